@@ -1,0 +1,168 @@
+//! The `harness` command line: parsing, logging, and one clear error line on failure.
+
+mod doctor;
+mod run;
+mod vault;
+
+use std::{path::PathBuf, process::ExitCode};
+
+use clap::{Parser, Subcommand, error::ErrorKind};
+
+use crate::{
+    Error,
+    config::{Config, Flavor},
+};
+
+#[derive(Debug, Parser)]
+#[command(name = "harness", version, about = "Conformance harness for Vault × Kubernetes secret delivery")]
+struct Cli {
+    /// Config file (default: ./harness.toml when present, else the article's values).
+    #[arg(long, global = true, env = "HARNESS_CONFIG", value_name = "FILE")]
+    config: Option<PathBuf>,
+
+    /// Where a running environment keeps its state, logs and secrets (0600).
+    #[arg(long, global = true, env = "HARNESS_STATE_DIR", default_value = ".harness", value_name = "DIR")]
+    state_dir: PathBuf,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Check every prerequisite; print what is missing and the command that installs it.
+    Doctor,
+    /// A local Vault server with the article's setup, for the stock `bao`/`vault` CLI.
+    #[command(subcommand)]
+    Vault(vault::VaultCommand),
+    /// Build every image the clusters need, from source, with no registry.
+    #[command(subcommand)]
+    Images(ImagesCommand),
+    /// Bring up the two kind clusters and Vault.
+    Up,
+    /// Remove everything `up` created.
+    Down,
+    /// Run the conformance job and write its results.
+    Run(run::RunArgs),
+    /// Render the report from a run's samples.
+    Report {
+        /// Directory written by `harness run --out`.
+        #[arg(long = "in", value_name = "DIR")]
+        input: Option<PathBuf>,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum ImagesCommand {
+    /// Build (or reuse from the cache) every image.
+    Build,
+}
+
+/// Flags shared by the commands that start a Vault.
+#[derive(Debug, clap::Args)]
+struct FlavorArg {
+    /// Server implementing the Vault API; `vault` needs HashiCorp Vault on PATH or vault.binary set.
+    #[arg(long, value_enum)]
+    flavor: Option<Flavor>,
+}
+
+impl FlavorArg {
+    fn apply(&self, cfg: &mut Config) {
+        if let Some(flavor) = self.flavor {
+            cfg.vault.flavor = flavor;
+            if !flavor.supports(cfg.vault.storage()) {
+                cfg.vault.storage = None;
+            }
+        }
+    }
+}
+
+/// Runs the command line; the process exit code says how it went.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) => e.exit(),
+        Err(e) if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => e.exit(),
+        Err(e) => {
+            eprintln!("{}", one_line(&e.to_string()));
+            return ExitCode::from(2);
+        }
+    };
+    init_logging();
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(dispatch(cli)) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {}", one_line(&e.to_string()));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn dispatch(mut cli: Cli) -> crate::Result<ExitCode> {
+    // Absolute, so servers started here are found again from any working directory.
+    cli.state_dir = std::path::absolute(&cli.state_dir).map_err(Error::io("cannot resolve --state-dir"))?;
+    let load = || Config::load(cli.config.as_deref());
+    match cli.command {
+        Command::Doctor => Ok(doctor::run()),
+        Command::Vault(command) => vault::run(command, load()?, &cli.state_dir).await,
+        Command::Run(args) => run::run(args, load()?, &cli.state_dir).await,
+        Command::Images(ImagesCommand::Build) => not_built("harness images build", 3),
+        Command::Up => not_built("harness up", 4),
+        Command::Down => not_built("harness down", 4),
+        Command::Report { .. } => not_built("harness report", 6),
+    }
+}
+
+fn not_built(command: &str, issue: u32) -> crate::Result<ExitCode> {
+    eprintln!("error: `{command}` is not built yet (planned in issue #{issue})");
+    Ok(ExitCode::from(2))
+}
+
+/// Folds clap's multi-line usage errors into one line.
+fn one_line(message: &str) -> String {
+    message
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with("For more information") && !l.starts_with("Usage:"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn init_logging() {
+    use tracing_subscriber::{EnvFilter, fmt};
+    // vaultrs logs every Vault warning at WARN; the harness reports warnings itself.
+    let filter = EnvFilter::try_from_env("HARNESS_LOG").unwrap_or_else(|_| EnvFilter::new("info,vaultrs=error,rustify=error"));
+    fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).without_time().init();
+}
+
+/// Waits for Ctrl-C; the commands that create things race their work against it and clean up.
+async fn interrupted() -> Error {
+    let _ = tokio::signal::ctrl_c().await;
+    Error::State("interrupted; cleaned up what this command had created".into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clap_errors_fold_into_one_line() {
+        let err = Cli::try_parse_from(["harness", "vault", "up", "--flavor", "consul"]).unwrap_err();
+        let line = one_line(&err.to_string());
+        assert!(line.starts_with("error: invalid value 'consul' for '--flavor <FLAVOR>'"), "{line}");
+        assert!(line.contains("openbao") && !line.contains('\n'), "{line}");
+    }
+
+    #[test]
+    fn the_cli_definition_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
+    }
+}

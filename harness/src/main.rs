@@ -1,0 +1,5 @@
+//! The `harness` command; everything lives in the library's `cli` module.
+
+fn main() -> std::process::ExitCode {
+    harness::cli::main()
+}

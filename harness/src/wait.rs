@@ -1,0 +1,63 @@
+//! The only place that sleeps. Every wait has a name and a deadline, and says which one ran out.
+
+use std::{future::Future, time::Duration};
+
+use tokio::time::Instant;
+
+use crate::{Error, Result};
+
+/// Polls `check` every `interval` until it yields `Some`, an error, or `timeout` passes.
+/// `what` names the wait in the timeout error ("OpenBao on 127.0.0.1:8200 to answer").
+pub async fn until<T, F, Fut>(what: &str, timeout: Duration, interval: Duration, mut check: F) -> Result<T>
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Result<Option<T>>>,
+{
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(value) = check().await? {
+            return Ok(value);
+        }
+        if Instant::now() + interval > deadline {
+            return Err(Error::Timeout { what: what.to_string(), seconds: timeout.as_secs_f64() });
+        }
+        // The one sanctioned sleep: between two polls of a bounded, named wait.
+        #[allow(clippy::disallowed_methods)]
+        tokio::time::sleep(interval).await;
+    }
+}
+
+/// Bounds a single future (an HTTP call, a process exit) by a named deadline.
+pub async fn within<T>(what: &str, timeout: Duration, future: impl Future<Output = Result<T>>) -> Result<T> {
+    tokio::time::timeout(timeout, future)
+        .await
+        .map_err(|_| Error::Timeout { what: what.to_string(), seconds: timeout.as_secs_f64() })?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(start_paused = true)]
+    async fn names_the_wait_that_ran_out() {
+        let err = until("the impossible", Duration::from_secs(2), Duration::from_millis(100), || async {
+            Ok(None::<()>)
+        })
+        .await
+        .unwrap_err();
+        assert_eq!(err.to_string(), "timed out after 2s waiting for the impossible");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn returns_as_soon_as_the_condition_holds() {
+        let mut polls = 0;
+        let value = until("third poll", Duration::from_secs(5), Duration::from_millis(10), || {
+            polls += 1;
+            let done = polls == 3;
+            async move { Ok(done.then_some(42)) }
+        })
+        .await
+        .unwrap();
+        assert_eq!((value, polls), (42, 3));
+    }
+}

@@ -1,0 +1,1 @@
+//! The conformance claims live in `tests/`; this crate has no library code.
