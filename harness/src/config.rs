@@ -206,7 +206,7 @@ impl Config {
     /// Parses and validates a config text; the error is one line naming the offending key.
     pub fn parse(text: &str) -> Result<Config, String> {
         let config: Config = toml::from_str(text).map_err(|e| {
-            let line = e.span().map(|s| text[..s.start].lines().count().max(1));
+            let line = e.span().map(|s| text[..s.start].matches('\n').count() + 1);
             let message = e.message().trim().replace('\n', " ");
             match line {
                 Some(line) => format!("line {line}: {message}"),

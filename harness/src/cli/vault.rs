@@ -182,6 +182,7 @@ async fn restart(layout: &Layout, cfg: &Config, old: VaultState) -> Result<ExitC
     if unsealed? {
         return Err(Error::State("restarted, but Vault is still sealed".into()));
     }
+    server.vault()?.wait_active().await?;
     println!("{} restarted and unsealed at {} (pid {})", state.flavor, state.endpoint.addr, state.pid);
     Ok(ExitCode::SUCCESS)
 }

@@ -10,7 +10,7 @@ use serde_json::json;
 use crate::{
     Error, Result,
     check::Check,
-    config::Config,
+    config::{Config, Storage},
     duration::Ttl,
     fixtures,
     secret::{ExposeSecret, InitKeys, SecretData, SecretString},
@@ -47,6 +47,7 @@ impl<'c> Runbook<'c> {
         if still_sealed {
             return Err(Error::State(format!("Vault is still sealed after {threshold} unseal keys")));
         }
+        server.wait_active().await?;
         let root = server.with_token(&keys.root_token)?;
         Ok(Runbook { cfg, root, keys })
     }
@@ -162,16 +163,27 @@ impl<'c> Runbook<'c> {
 pub async fn run(server: Vault, cfg: &Config) -> Result<Vec<Check>> {
     let runbook = Runbook::init_and_unseal(server, cfg).await?;
     let mut checks = vec![expect::status_after_unseal(&runbook.status().await?, cfg)];
-    runbook.put_article_secret().await?;
-    checks.push(expect::secret_listed(&runbook.list_secrets().await?, cfg));
-    checks.push(expect::secret_fields(&runbook.get_article_secret().await?, cfg));
-    runbook.write_read_policy().await?;
-    checks.push(expect::policies_listed(&runbook.list_policies().await?, cfg));
-    checks.extend(expect::read_policy_enforced(&runbook.probe_read_policy().await?, cfg));
-    checks.push(expect::ttl_capped(&runbook.login_over_max_ttl().await?, cfg));
-    let (tuned, login) = runbook.login_after_raising_max_ttl().await?;
-    checks.push(expect::ttl_uncapped(tuned, &login, cfg));
+    checks.extend(runbook.article_checks().await?);
     Ok(checks)
+}
+
+impl Runbook<'_> {
+    /// Every step after init and unseal, in the article's order, each checked.
+    pub async fn article_checks(&self) -> Result<Vec<Check>> {
+        let cfg = self.cfg;
+        self.put_article_secret().await?;
+        let mut checks = vec![
+            expect::secret_listed(&self.list_secrets().await?, cfg),
+            expect::secret_fields(&self.get_article_secret().await?, cfg),
+        ];
+        self.write_read_policy().await?;
+        checks.push(expect::policies_listed(&self.list_policies().await?, cfg));
+        checks.extend(expect::read_policy_enforced(&self.probe_read_policy().await?, cfg));
+        checks.push(expect::ttl_capped(&self.login_over_max_ttl().await?, cfg));
+        let (tuned, login) = self.login_after_raising_max_ttl().await?;
+        checks.push(expect::ttl_uncapped(tuned, &login, cfg));
+        Ok(checks)
+    }
 }
 
 fn field_names(data: &SecretData) -> String {
@@ -212,7 +224,15 @@ pub mod expect {
             status.ha_enabled.map_or("unknown", enabled)
         );
         let passed = expected == observed;
-        Check::new("status after init and unseal", expected, observed, passed)
+        let check = Check::new("status after init and unseal", expected, observed, passed);
+        match storage {
+            Storage::File => check,
+            _ => check.with_note(format!(
+                "the article shows Storage Type file, HA Enabled false; this run uses {} storage{}",
+                storage.name(),
+                if cfg.vault.flavor.supports(Storage::File) { " (vault.storage)" } else { " because OpenBao 2.x has no file backend" }
+            )),
+        }
     }
 
     pub fn secret_listed(listed: &[String], cfg: &Config) -> Check {
@@ -290,12 +310,12 @@ pub mod expect {
 
     fn login_check(claim: String, login: &Login, warning: Option<String>, lease: Ttl) -> Check {
         let expected = match &warning {
-            Some(w) => format!("warning {w:?}; lease {lease}"),
+            Some(w) => format!("warning: {w}; lease {lease}"),
             None => format!("no warning; lease {lease}"),
         };
         let observed = match login.warnings.as_slice() {
             [] => format!("no warning; lease {}", login.lease_duration),
-            ws => format!("warning {}; lease {}", ws.iter().map(|w| format!("{w:?}")).collect::<Vec<_>>().join(", "), login.lease_duration),
+            ws => format!("warning: {}; lease {}", ws.join(" | "), login.lease_duration),
         };
         let warnings_match = match &warning {
             Some(w) => login.warnings.iter().any(|got| got == w),
@@ -398,7 +418,9 @@ mod tests {
     #[test]
     fn denial_means_http_403_and_nothing_else() {
         let cfg = Config::default();
-        let refused = |status| Err(Error::Vault { operation: "x".into(), status, message: String::new() });
+        fn refused<T>(status: u16) -> Result<T> {
+            Err(Error::Vault { operation: "x".into(), status, message: String::new() })
+        }
         let probe = PolicyProbe {
             read: Ok(cfg.kv.data.clone()),
             list: Ok(vec!["mysecret".into()]),

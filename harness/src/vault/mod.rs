@@ -34,6 +34,8 @@ use crate::{
 
 /// Every single API call is bounded by this; a hung server fails the step instead of the run.
 const CALL_TIMEOUT: Duration = Duration::from_secs(15);
+/// A single raft node elects itself within about a second with `performance_multiplier = 1`.
+const ACTIVE_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Where a Vault listens and which CA vouches for it.
 #[derive(Clone, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -180,6 +182,17 @@ impl Vault {
             sealed = response.sealed;
         }
         Ok(sealed)
+    }
+
+    /// Waits until this server is the active node: after an unseal, raft elects itself leader
+    /// first, and writes before that fail with "local node not active".
+    pub async fn wait_active(&self) -> Result<()> {
+        let what = format!("Vault at {} to become active after unseal", self.endpoint.addr);
+        crate::wait::until(&what, ACTIVE_TIMEOUT, Duration::from_millis(100), || async {
+            // sys/health answers 200 only for an initialised, unsealed, active node.
+            Ok(self.raw(Method::GET, "sys/health", None).await.ok().map(drop))
+        })
+        .await
     }
 
     /// `secrets enable -path=<mount> kv` (with `-version=2` for KV v2).
