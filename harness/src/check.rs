@@ -18,8 +18,19 @@ pub struct Check {
 }
 
 impl Check {
-    pub fn new(claim: impl Into<String>, expected: impl Into<String>, observed: impl Into<String>, passed: bool) -> Self {
-        Check { claim: claim.into(), expected: expected.into(), observed: observed.into(), passed, note: None }
+    pub fn new(
+        claim: impl Into<String>,
+        expected: impl Into<String>,
+        observed: impl Into<String>,
+        passed: bool,
+    ) -> Self {
+        Check {
+            claim: claim.into(),
+            expected: expected.into(),
+            observed: observed.into(),
+            passed,
+            note: None,
+        }
     }
 
     pub fn with_note(mut self, note: impl Into<String>) -> Self {
@@ -72,7 +83,10 @@ mod tests {
             Check::new("a holds", "1", "1", true),
             Check::new("b holds", "2", "3", false).with_note("on purpose"),
         ]);
-        assert!(rendered.contains("b holds [1]") && rendered.ends_with("[1] on purpose"), "{rendered}");
+        assert!(
+            rendered.contains("b holds [1]") && rendered.ends_with("[1] on purpose"),
+            "{rendered}"
+        );
         assert!(rendered.contains("pass") && rendered.contains("FAIL"), "{rendered}");
         assert!(rendered.contains("b holds"));
     }

@@ -143,7 +143,10 @@ impl Default for KvConfig {
             mount: "secret".into(),
             version: 1,
             secret: "mysecret".into(),
-            data: SecretData::new([("username".into(), "admin".into()), ("password".into(), "admin123".into())]),
+            data: SecretData::new([
+                ("username".into(), "admin".into()),
+                ("password".into(), "admin123".into()),
+            ]),
             outside_mount: "private".into(),
         }
     }
@@ -158,7 +161,9 @@ pub struct PolicyConfig {
 
 impl Default for PolicyConfig {
     fn default() -> Self {
-        PolicyConfig { name: "read-policy".into() }
+        PolicyConfig {
+            name: "read-policy".into(),
+        }
     }
 }
 
@@ -249,10 +254,11 @@ impl Config {
             ("policy.name", &self.policy.name),
             ("ttl.auth_mount", &self.ttl.auth_mount),
         ] {
-            let valid = !value.is_empty()
-                && value.chars().all(|c| c.is_ascii_alphanumeric() || "-_".contains(c));
+            let valid = !value.is_empty() && value.chars().all(|c| c.is_ascii_alphanumeric() || "-_".contains(c));
             if !valid {
-                return Err(format!("{key} = {value:?} must be a non-empty name of letters, digits, - and _"));
+                return Err(format!(
+                    "{key} = {value:?} must be a non-empty name of letters, digits, - and _"
+                ));
             }
         }
         if kv.outside_mount.starts_with(&kv.mount) {
@@ -288,10 +294,16 @@ mod tests {
     fn defaults_are_the_articles_values() {
         let c = Config::default();
         assert_eq!((c.vault.key_shares, c.vault.key_threshold), (5, 3));
-        assert_eq!((c.kv.mount.as_str(), c.kv.version, c.kv.secret.as_str()), ("secret", 1, "mysecret"));
+        assert_eq!(
+            (c.kv.mount.as_str(), c.kv.version, c.kv.secret.as_str()),
+            ("secret", 1, "mysecret")
+        );
         assert_eq!(c.kv.data.keys().collect::<Vec<_>>(), ["password", "username"]);
         assert_eq!(c.policy.name, "read-policy");
-        assert_eq!((c.ttl.role_ttl.to_string(), c.ttl.effective_max_ttl.to_string()), ("1440h".into(), "768h".into()));
+        assert_eq!(
+            (c.ttl.role_ttl.to_string(), c.ttl.effective_max_ttl.to_string()),
+            ("1440h".into(), "768h".into())
+        );
         c.validate().unwrap();
     }
 
@@ -308,11 +320,17 @@ mod tests {
     #[case::unknown_key("[vault]\nshares = 5\n", "line 2: unknown field `shares`")]
     #[case::bad_flavor("[vault]\nflavor = \"consul\"\n", "line 2: unknown variant `consul`")]
     #[case::bad_ttl("[ttl]\nrole_ttl = \"ten days\"\n", "line 2: `ten days` is not a duration")]
-    #[case::threshold("[vault]\nkey_threshold = 6\n", "vault.key_threshold (6) must be between 1 and vault.key_shares (5)")]
+    #[case::threshold(
+        "[vault]\nkey_threshold = 6\n",
+        "vault.key_threshold (6) must be between 1 and vault.key_shares (5)"
+    )]
     #[case::kv_version("[kv]\nversion = 3\n", "kv.version must be 1 or 2, not 3")]
     #[case::file_on_openbao("[vault]\nstorage = \"file\"\n", "not available in OpenBao")]
     #[case::overlap("[kv]\noutside_mount = \"secret2\"\n", "so the read policy would cover it")]
-    #[case::raised("[ttl]\nraised_max_ttl = \"100h\"\n", "ttl.raised_max_ttl (100h) must be above ttl.role_ttl (1440h)")]
+    #[case::raised(
+        "[ttl]\nraised_max_ttl = \"100h\"\n",
+        "ttl.raised_max_ttl (100h) must be above ttl.role_ttl (1440h)"
+    )]
     #[case::mount_name("[kv]\nmount = \"a/b\"\n", "kv.mount = \"a/b\" must be a non-empty name")]
     fn invalid_files_give_one_line_naming_the_problem(#[case] text: &str, #[case] expected: &str) {
         let message = Config::parse(text).unwrap_err();

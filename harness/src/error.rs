@@ -13,13 +13,21 @@ pub enum Error {
     PortInUse { port: u16 },
 
     #[error("{flavor} server exited during start-up: {last_line} (log: {log})")]
-    ServerExited { flavor: String, last_line: String, log: PathBuf },
+    ServerExited {
+        flavor: String,
+        last_line: String,
+        log: PathBuf,
+    },
 
     #[error("Vault at {addr} is already initialised by someone else; the harness needs a fresh Vault")]
     AlreadyInitialised { addr: String },
 
     #[error("Vault refused {operation} with HTTP {status}: {message}")]
-    Vault { operation: String, status: u16, message: String },
+    Vault {
+        operation: String,
+        status: u16,
+        message: String,
+    },
 
     #[error("cannot reach Vault for {operation}: {message}")]
     Transport { operation: String, message: String },

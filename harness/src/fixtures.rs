@@ -16,7 +16,10 @@ pub fn read_policy(kv_mount: &str) -> String {
 /// # Panics
 /// When `key` is not in the file: a programming error caught by the unit tests.
 pub fn version(key: &str) -> &'static str {
-    pins().get(key).copied().unwrap_or_else(|| panic!("fixtures/versions.env has no {key}"))
+    pins()
+        .get(key)
+        .copied()
+        .unwrap_or_else(|| panic!("fixtures/versions.env has no {key}"))
 }
 
 fn pins() -> BTreeMap<&'static str, &'static str> {

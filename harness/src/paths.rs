@@ -25,16 +25,20 @@ pub fn cache_dir() -> PathBuf {
 
 /// The pinned OpenBao binary that `scripts/install-bao.sh` puts in the cache.
 pub fn pinned_bao() -> PathBuf {
-    cache_dir().join("bin").join(format!("bao-{}", fixtures::version("OPENBAO_VERSION")))
+    cache_dir()
+        .join("bin")
+        .join(format!("bao-{}", fixtures::version("OPENBAO_VERSION")))
 }
 
 /// Finds the server binary: the configured path, then the pinned cache (OpenBao), then PATH.
 pub fn server_binary(flavor: Flavor, configured: Option<&Path>) -> Result<PathBuf> {
     if let Some(path) = configured {
-        return is_executable(path).then(|| path.to_path_buf()).ok_or_else(|| Error::MissingBinary {
-            what: format!("{flavor} binary {}", path.display()),
-            hint: "vault.binary in harness.toml must name an executable file".into(),
-        });
+        return is_executable(path)
+            .then(|| path.to_path_buf())
+            .ok_or_else(|| Error::MissingBinary {
+                what: format!("{flavor} binary {}", path.display()),
+                hint: "vault.binary in harness.toml must name an executable file".into(),
+            });
     }
     if flavor == Flavor::OpenBao && is_executable(&pinned_bao()) {
         return Ok(pinned_bao());
@@ -52,10 +56,13 @@ pub fn server_binary(flavor: Flavor, configured: Option<&Path>) -> Result<PathBu
 }
 
 pub fn on_path(name: &str) -> Option<PathBuf> {
-    env::split_paths(&env::var_os("PATH")?).map(|dir| dir.join(name)).find(|p| is_executable(p))
+    env::split_paths(&env::var_os("PATH")?)
+        .map(|dir| dir.join(name))
+        .find(|p| is_executable(p))
 }
 
 fn is_executable(path: &Path) -> bool {
     use std::os::unix::fs::PermissionsExt;
-    path.metadata().is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    path.metadata()
+        .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }

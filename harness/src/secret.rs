@@ -28,7 +28,11 @@ pub struct InitKeys {
 
 impl fmt::Debug for InitKeys {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "InitKeys {{ root_token: [REDACTED], unseal_keys: {} × [REDACTED] }}", self.unseal_keys.len())
+        write!(
+            f,
+            "InitKeys {{ root_token: [REDACTED], unseal_keys: {} × [REDACTED] }}",
+            self.unseal_keys.len()
+        )
     }
 }
 
@@ -152,7 +156,10 @@ mod tests {
         let data = SecretData::new([("password".to_string(), SecretString::from("admin123"))]);
         let printed = format!("{:?} {:#?} {:?}", keys(), keys(), data);
         for secret in ["s.rootTOKENvalue", "unsealKEY1", "unsealKEY2", "admin123"] {
-            assert!(!printed.contains(secret), "{secret} leaked into Debug output: {printed}");
+            assert!(
+                !printed.contains(secret),
+                "{secret} leaked into Debug output: {printed}"
+            );
         }
         assert!(printed.contains("password"), "keys stay visible: {printed}");
     }

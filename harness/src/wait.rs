@@ -19,7 +19,10 @@ where
             return Ok(value);
         }
         if Instant::now() + interval > deadline {
-            return Err(Error::Timeout { what: what.to_string(), seconds: timeout.as_secs_f64() });
+            return Err(Error::Timeout {
+                what: what.to_string(),
+                seconds: timeout.as_secs_f64(),
+            });
         }
         // The one sanctioned sleep: between two polls of a bounded, named wait.
         #[allow(clippy::disallowed_methods)]
@@ -31,7 +34,10 @@ where
 pub async fn within<T>(what: &str, timeout: Duration, future: impl Future<Output = Result<T>>) -> Result<T> {
     tokio::time::timeout(timeout, future)
         .await
-        .map_err(|_| Error::Timeout { what: what.to_string(), seconds: timeout.as_secs_f64() })?
+        .map_err(|_| Error::Timeout {
+            what: what.to_string(),
+            seconds: timeout.as_secs_f64(),
+        })?
 }
 
 #[cfg(test)]
@@ -40,9 +46,12 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn names_the_wait_that_ran_out() {
-        let err = until("the impossible", Duration::from_secs(2), Duration::from_millis(100), || async {
-            Ok(None::<()>)
-        })
+        let err = until(
+            "the impossible",
+            Duration::from_secs(2),
+            Duration::from_millis(100),
+            || async { Ok(None::<()>) },
+        )
         .await
         .unwrap_err();
         assert_eq!(err.to_string(), "timed out after 2s waiting for the impossible");

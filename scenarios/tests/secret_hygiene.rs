@@ -44,16 +44,28 @@ async fn no_root_token_unseal_key_or_secret_value_appears_in_logs_or_checks() ->
         .finish();
     let _guard = tracing::subscriber::set_default(subscriber);
     let mut cfg = Config::default();
-    cfg.kv.data = SecretData::new([("username".into(), random_value("user")), ("password".into(), random_value("pass"))]);
+    cfg.kv.data = SecretData::new([
+        ("username".into(), random_value("user")),
+        ("password".into(), random_value("pass")),
+    ]);
     let server = VaultServer::start_scratch(&cfg.vault).await?;
 
     let runbook = Runbook::init_and_unseal(server.vault()?, &cfg).await?;
     let checks = runbook.article_checks().await?;
 
-    let secrets: Vec<&str> = runbook.keys().all().chain(cfg.kv.data.iter().map(|(_, v)| v)).map(|s| s.expose_secret()).collect();
+    let secrets: Vec<&str> = runbook
+        .keys()
+        .all()
+        .chain(cfg.kv.data.iter().map(|(_, v)| v))
+        .map(|s| s.expose_secret())
+        .collect();
     assert_eq!(secrets.len(), 1 + usize::from(cfg.vault.key_shares) + cfg.kv.data.len());
     let logs = String::from_utf8(capture.0.lock().unwrap().clone()).unwrap();
-    assert!(logs.contains("operator init"), "the capture saw the run: {} bytes", logs.len());
+    assert!(
+        logs.contains("operator init"),
+        "the capture saw the run: {} bytes",
+        logs.len()
+    );
     let server_log = std::fs::read_to_string(server.log_path()).unwrap();
     let rendered = format!(
         "{}\n{}\n{:?}\n{:?}",
@@ -62,7 +74,11 @@ async fn no_root_token_unseal_key_or_secret_value_appears_in_logs_or_checks() ->
         runbook.keys(),
         cfg
     );
-    for (name, text) in [("harness and library logs", &logs), ("server log", &server_log), ("checks and Debug output", &rendered)] {
+    for (name, text) in [
+        ("harness and library logs", &logs),
+        ("server log", &server_log),
+        ("checks and Debug output", &rendered),
+    ] {
         let leaked = secrets.iter().filter(|s| text.contains(**s)).count();
         assert_eq!(leaked, 0, "{leaked} secret(s) found in the {name}");
     }

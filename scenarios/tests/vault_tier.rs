@@ -14,7 +14,9 @@ use rstest::rstest;
 
 /// A fresh, uninitialised server for one test.
 async fn fresh_server(cfg: &Config) -> VaultServer {
-    VaultServer::start_scratch(&cfg.vault).await.expect("a fresh OpenBao server starts")
+    VaultServer::start_scratch(&cfg.vault)
+        .await
+        .expect("a fresh OpenBao server starts")
 }
 
 fn config_with(edit: impl FnOnce(&mut Config)) -> Config {
@@ -47,7 +49,11 @@ async fn unsealing_with_fewer_keys_than_the_threshold_leaves_vault_sealed() -> h
     let below = usize::from(cfg.vault.key_threshold) - 1;
     let still_sealed = vault.unseal(keys.unseal_keys.iter().take(below)).await?;
 
-    assert!(still_sealed, "{below} keys must not unseal a vault with threshold {}", cfg.vault.key_threshold);
+    assert!(
+        still_sealed,
+        "{below} keys must not unseal a vault with threshold {}",
+        cfg.vault.key_threshold
+    );
     assert!(vault.status().await?.sealed);
     Ok(())
 }
@@ -122,7 +128,10 @@ async fn a_login_above_the_effective_max_ttl_is_capped_and_warned_about(
 
     expect::ttl_capped(&login, &cfg).assert_passed();
     assert!(
-        login.warnings.iter().any(|w| w.contains(&format!("TTL of \"{role_ttl}\""))),
+        login
+            .warnings
+            .iter()
+            .any(|w| w.contains(&format!("TTL of \"{role_ttl}\""))),
         "the warning names the configured TTL {role_ttl}: {:?}",
         login.warnings
     );
@@ -155,8 +164,17 @@ async fn the_whole_tier_passes_over_tls_with_the_generated_ca() -> harness::Resu
     for check in &checks {
         check.assert_passed();
     }
-    let untrusting = Vault::connect(&harness::vault::Endpoint { ca_cert: None, ..server.endpoint().clone() }, None)?;
-    let refused = untrusting.status().await.expect_err("a client without the CA must not trust the server");
+    let untrusting = Vault::connect(
+        &harness::vault::Endpoint {
+            ca_cert: None,
+            ..server.endpoint().clone()
+        },
+        None,
+    )?;
+    let refused = untrusting
+        .status()
+        .await
+        .expect_err("a client without the CA must not trust the server");
     assert!(refused.to_string().contains("cannot reach Vault"), "{refused}");
     Ok(())
 }
@@ -168,11 +186,17 @@ async fn a_vault_initialised_by_someone_else_is_refused() -> harness::Result<()>
     step!("someone else runs operator init first");
     let _theirs = server.vault()?.init(1, 1).await?;
 
-    let refused = Runbook::init_and_unseal(server.vault()?, &cfg).await.err().expect("init must be refused");
+    let refused = Runbook::init_and_unseal(server.vault()?, &cfg)
+        .await
+        .err()
+        .expect("init must be refused");
 
     assert_eq!(
         refused.to_string(),
-        format!("Vault at {} is already initialised by someone else; the harness needs a fresh Vault", server.endpoint().addr)
+        format!(
+            "Vault at {} is already initialised by someone else; the harness needs a fresh Vault",
+            server.endpoint().addr
+        )
     );
     Ok(())
 }

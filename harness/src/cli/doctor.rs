@@ -20,8 +20,13 @@ pub fn run() -> ExitCode {
             name: "bao (OpenBao)",
             needed_for: "the default Vault flavor",
             required: true,
-            found: paths::server_binary(Flavor::OpenBao, None).ok().and_then(|p| version_of(&p.display().to_string(), &["version"])),
-            install: format!("scripts/install-bao.sh  (OpenBao {})", fixtures::version("OPENBAO_VERSION")),
+            found: paths::server_binary(Flavor::OpenBao, None)
+                .ok()
+                .and_then(|p| version_of(&p.display().to_string(), &["version"])),
+            install: format!(
+                "scripts/install-bao.sh  (OpenBao {})",
+                fixtures::version("OPENBAO_VERSION")
+            ),
         },
         Prerequisite {
             name: "vault (HashiCorp)",
@@ -42,7 +47,10 @@ pub fn run() -> ExitCode {
             needed_for: "the test suite",
             required: false,
             found: version_of("cargo", &["nextest", "--version"]),
-            install: format!("scripts/install-nextest.sh  (cargo-nextest {})", fixtures::version("NEXTEST_VERSION")),
+            install: format!(
+                "scripts/install-nextest.sh  (cargo-nextest {})",
+                fixtures::version("NEXTEST_VERSION")
+            ),
         },
         Prerequisite {
             name: "docker engine",
@@ -61,7 +69,9 @@ pub fn run() -> ExitCode {
     ];
 
     let mut table = Table::new();
-    table.load_preset(UTF8_FULL_CONDENSED).set_header(["prerequisite", "needed for", "status", "install with"]);
+    table
+        .load_preset(UTF8_FULL_CONDENSED)
+        .set_header(["prerequisite", "needed for", "status", "install with"]);
     let mut missing_required = 0;
     for p in &prerequisites {
         let status = match (&p.found, p.required) {
@@ -72,7 +82,11 @@ pub fn run() -> ExitCode {
             }
             (None, false) => "missing".to_string(),
         };
-        let install = if p.found.is_some() { String::new() } else { p.install.clone() };
+        let install = if p.found.is_some() {
+            String::new()
+        } else {
+            p.install.clone()
+        };
         table.add_row([p.name, p.needed_for, &status, &install]);
     }
     println!("{table}");

@@ -14,14 +14,24 @@ use crate::{
 };
 
 #[derive(Debug, Parser)]
-#[command(name = "harness", version, about = "Conformance harness for Vault × Kubernetes secret delivery")]
+#[command(
+    name = "harness",
+    version,
+    about = "Conformance harness for Vault × Kubernetes secret delivery"
+)]
 struct Cli {
     /// Config file (default: ./harness.toml when present, else the article's values).
     #[arg(long, global = true, env = "HARNESS_CONFIG", value_name = "FILE")]
     config: Option<PathBuf>,
 
     /// Where a running environment keeps its state, logs and secrets (0600).
-    #[arg(long, global = true, env = "HARNESS_STATE_DIR", default_value = ".harness", value_name = "DIR")]
+    #[arg(
+        long,
+        global = true,
+        env = "HARNESS_STATE_DIR",
+        default_value = ".harness",
+        value_name = "DIR"
+    )]
     state_dir: PathBuf,
 
     #[command(subcommand)]
@@ -139,8 +149,16 @@ fn init_logging() {
     use tracing_subscriber::{EnvFilter, fmt};
     // vaultrs and rustify log every refusal and warning; the harness reports those itself,
     // and a denied request is often the expected outcome of a check.
-    let filter = EnvFilter::try_from_env("HARNESS_LOG").unwrap_or_else(|_| EnvFilter::new("info,vaultrs=off,rustify=off"));
-    fmt().with_env_filter(filter).with_writer(std::io::stderr).with_target(false).without_time().init();
+    let filter =
+        EnvFilter::try_from_env("HARNESS_LOG").unwrap_or_else(|_| EnvFilter::new("info,vaultrs=off,rustify=off"));
+    let colour = std::io::IsTerminal::is_terminal(&std::io::stderr());
+    fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(colour)
+        .with_target(false)
+        .without_time()
+        .init();
 }
 
 /// Waits for Ctrl-C; the commands that create things race their work against it and clean up.
@@ -157,7 +175,10 @@ mod tests {
     fn clap_errors_fold_into_one_line() {
         let err = Cli::try_parse_from(["harness", "vault", "up", "--flavor", "consul"]).unwrap_err();
         let line = one_line(&err.to_string());
-        assert!(line.starts_with("error: invalid value 'consul' for '--flavor <FLAVOR>'"), "{line}");
+        assert!(
+            line.starts_with("error: invalid value 'consul' for '--flavor <FLAVOR>'"),
+            "{line}"
+        );
         assert!(line.contains("openbao") && !line.contains('\n'), "{line}");
     }
 

@@ -43,12 +43,24 @@ struct TierResult<'a> {
 
 pub async fn run(args: RunArgs, mut cfg: Config, state_dir: &Path) -> Result<ExitCode> {
     args.flavor.apply(&mut cfg);
-    let out = args.out.clone().unwrap_or_else(|| state_dir.join("runs").join(unix_time().to_string()));
+    let out = args
+        .out
+        .clone()
+        .unwrap_or_else(|| state_dir.join("runs").join(unix_time().to_string()));
     std::fs::create_dir_all(&out).map_err(Error::io(format!("cannot create {}", out.display())))?;
 
     // The scratch server lives until the end of this function, and dies with the process.
     let (server, vault) = match &args.vault_addr {
-        Some(addr) => (None, Vault::connect(&Endpoint { addr: addr.clone(), ca_cert: args.vault_ca.clone() }, None)?),
+        Some(addr) => (
+            None,
+            Vault::connect(
+                &Endpoint {
+                    addr: addr.clone(),
+                    ca_cert: args.vault_ca.clone(),
+                },
+                None,
+            )?,
+        ),
         None => {
             let server = VaultServer::start_scratch(&cfg.vault).await?;
             let vault = server.vault()?;
@@ -67,13 +79,25 @@ pub async fn run(args: RunArgs, mut cfg: Config, state_dir: &Path) -> Result<Exi
     let passed = checks.iter().filter(|c| c.passed).count();
     println!("{passed}/{} checks passed; results in {}", checks.len(), out.display());
     let flavor = cfg.vault.flavor.to_string();
-    let result = TierResult { tier: "vault", vault: &flavor, version, checks: &checks };
+    let result = TierResult {
+        tier: "vault",
+        vault: &flavor,
+        version,
+        checks: &checks,
+    };
     let json = serde_json::to_vec_pretty(&result).map_err(|e| Error::State(format!("cannot encode results: {e}")))?;
     let file = out.join("vault-tier.json");
     std::fs::write(&file, json).map_err(Error::io(format!("cannot write {}", file.display())))?;
-    Ok(if passed == checks.len() { ExitCode::SUCCESS } else { ExitCode::FAILURE })
+    Ok(if passed == checks.len() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    })
 }
 
 fn unix_time() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or_default()
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default()
 }

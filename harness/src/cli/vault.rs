@@ -58,7 +58,9 @@ struct Layout {
 
 impl Layout {
     fn new(state_dir: &Path) -> Self {
-        Layout { dir: state_dir.join("vault") }
+        Layout {
+            dir: state_dir.join("vault"),
+        }
     }
     fn state(&self) -> PathBuf {
         self.dir.join("state.json")
@@ -79,9 +81,12 @@ impl Layout {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
             Err(e) => return Err(Error::io(format!("cannot read {}", self.state().display()))(e)),
         };
-        serde_json::from_str(&text)
-            .map(Some)
-            .map_err(|e| Error::State(format!("{} is damaged ({e}); run `harness vault down`", self.state().display())))
+        serde_json::from_str(&text).map(Some).map_err(|e| {
+            Error::State(format!(
+                "{} is damaged ({e}); run `harness vault down`",
+                self.state().display()
+            ))
+        })
     }
 
     fn load_running(&self) -> Result<VaultState> {
@@ -91,7 +96,10 @@ impl Layout {
                 "the Vault in {} is not running; run `harness vault up` again",
                 self.dir.display()
             ))),
-            None => Err(Error::State(format!("no Vault is up in {}; run `harness vault up`", self.dir.display()))),
+            None => Err(Error::State(format!(
+                "no Vault is up in {}; run `harness vault up`",
+                self.dir.display()
+            ))),
         }
     }
 }
@@ -113,7 +121,10 @@ pub async fn run(command: VaultCommand, mut cfg: Config, state_dir: &Path) -> Re
 async fn up(layout: &Layout, cfg: &Config, port: u16) -> Result<ExitCode> {
     if let Some(state) = layout.load()? {
         if server::is_running(state.pid, &layout.config()) {
-            println!("{} is already up at {} (pid {})", state.flavor, state.endpoint.addr, state.pid);
+            println!(
+                "{} is already up at {} (pid {})",
+                state.flavor, state.endpoint.addr, state.pid
+            );
             return Ok(ExitCode::SUCCESS);
         }
         return restart(layout, cfg, state).await;
@@ -156,7 +167,13 @@ async fn provision(layout: &Layout, cfg: &Config, port: Option<u16>) -> Result<V
         flavor: server.flavor(),
         pid: server.pid(),
         endpoint: server.endpoint().clone(),
-        port: server.endpoint().addr.rsplit(':').next().and_then(|p| p.parse().ok()).unwrap_or_default(),
+        port: server
+            .endpoint()
+            .addr
+            .rsplit(':')
+            .next()
+            .and_then(|p| p.parse().ok())
+            .unwrap_or_default(),
     };
     let runbook = Runbook::init_and_unseal(server.vault()?, cfg).await?;
     save_keys(layout, runbook.keys())?;
@@ -176,14 +193,23 @@ async fn restart(layout: &Layout, cfg: &Config, old: VaultState) -> Result<ExitC
     vault_cfg.flavor = old.flavor;
     vault_cfg.tls = old.endpoint.ca_cert.is_some();
     let server = VaultServer::start(&vault_cfg, &layout.dir, Some(old.port), Lifetime::Detached).await?;
-    let unsealed = server.vault()?.unseal(keys.unseal_keys.iter().take(cfg.vault.key_threshold.into())).await;
-    let state = VaultState { pid: server.pid(), ..old };
+    let unsealed = server
+        .vault()?
+        .unseal(keys.unseal_keys.iter().take(cfg.vault.key_threshold.into()))
+        .await;
+    let state = VaultState {
+        pid: server.pid(),
+        ..old
+    };
     save_state(layout, &state)?;
     if unsealed? {
         return Err(Error::State("restarted, but Vault is still sealed".into()));
     }
     server.vault()?.wait_active().await?;
-    println!("{} restarted and unsealed at {} (pid {})", state.flavor, state.endpoint.addr, state.pid);
+    println!(
+        "{} restarted and unsealed at {} (pid {})",
+        state.flavor, state.endpoint.addr, state.pid
+    );
     Ok(ExitCode::SUCCESS)
 }
 
@@ -223,7 +249,10 @@ async fn status(layout: &Layout) -> Result<ExitCode> {
         ("Total Shares", status.total_shares.to_string()),
         ("Threshold", status.threshold.to_string()),
         ("Storage Type", status.storage_type),
-        ("HA Enabled", status.ha_enabled.map_or("unknown (sealed)".into(), |on| on.to_string())),
+        (
+            "HA Enabled",
+            status.ha_enabled.map_or("unknown (sealed)".into(), |on| on.to_string()),
+        ),
     ];
     for (key, value) in rows {
         println!("{key:<14}{value}");

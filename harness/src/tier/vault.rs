@@ -40,12 +40,19 @@ impl<'c> Runbook<'c> {
     /// `operator init -key-shares=N -key-threshold=T`, then `operator unseal` with T keys.
     pub async fn init_and_unseal(server: Vault, cfg: &'c Config) -> Result<Runbook<'c>> {
         let (shares, threshold) = (cfg.vault.key_shares, cfg.vault.key_threshold);
+        if server.status().await?.initialized {
+            return Err(Error::AlreadyInitialised {
+                addr: server.endpoint().addr.clone(),
+            });
+        }
         step!("operator init -key-shares={shares} -key-threshold={threshold}");
         let keys = server.init(shares, threshold).await?;
         step!("operator unseal, {threshold} of {shares} keys");
         let still_sealed = server.unseal(keys.unseal_keys.iter().take(threshold.into())).await?;
         if still_sealed {
-            return Err(Error::State(format!("Vault is still sealed after {threshold} unseal keys")));
+            return Err(Error::State(format!(
+                "Vault is still sealed after {threshold} unseal keys"
+            )));
         }
         server.wait_active().await?;
         let root = server.with_token(&keys.root_token)?;
@@ -84,13 +91,22 @@ impl<'c> Runbook<'c> {
     /// `kv get secret/mysecret`.
     pub async fn get_article_secret(&self) -> Result<SecretData> {
         step!("kv get {}/{}", self.cfg.kv.mount, self.cfg.kv.secret);
-        self.root.kv(&self.cfg.kv.mount, self.cfg.kv.version).get(&self.cfg.kv.secret).await
+        self.root
+            .kv(&self.cfg.kv.mount, self.cfg.kv.version)
+            .get(&self.cfg.kv.secret)
+            .await
     }
 
     /// `policy write read-policy -` with the article's rules.
     pub async fn write_read_policy(&self) -> Result<()> {
-        step!("policy write {} (path \"{}*\" read, list)", self.cfg.policy.name, self.cfg.kv.mount);
-        self.root.write_policy(&self.cfg.policy.name, &fixtures::read_policy(&self.cfg.kv.mount)).await
+        step!(
+            "policy write {} (path \"{}*\" read, list)",
+            self.cfg.policy.name,
+            self.cfg.kv.mount
+        );
+        self.root
+            .write_policy(&self.cfg.policy.name, &fixtures::read_policy(&self.cfg.kv.mount))
+            .await
     }
 
     /// `policy list`.
@@ -103,16 +119,28 @@ impl<'c> Runbook<'c> {
     /// Needs the article's secret and policy in place.
     pub async fn probe_read_policy(&self) -> Result<PolicyProbe> {
         let kv = &self.cfg.kv;
-        step!("secrets enable -path={} kv; kv put {}/{} (root, outside the policy)", kv.outside_mount, kv.outside_mount, kv.secret);
+        step!(
+            "secrets enable -path={} kv; kv put {}/{} (root, outside the policy)",
+            kv.outside_mount,
+            kv.outside_mount,
+            kv.secret
+        );
         self.root.enable_kv(&kv.outside_mount, kv.version).await?;
-        self.root.kv(&kv.outside_mount, kv.version).put(&kv.secret, &kv.data).await?;
+        self.root
+            .kv(&kv.outside_mount, kv.version)
+            .put(&kv.secret, &kv.data)
+            .await?;
 
         step!("token create -policy={} -no-default-policy", self.cfg.policy.name);
         let token = self.root.create_token(&[&self.cfg.policy.name]).await?;
         let reader = self.root.with_token(&token)?;
         let inside = reader.kv(&kv.mount, kv.version);
         let outside = reader.kv(&kv.outside_mount, kv.version);
-        step!("as that token: kv get, kv list, kv put, kv delete on {}; kv get, kv put on {}", kv.mount, kv.outside_mount);
+        step!(
+            "as that token: kv get, kv list, kv put, kv delete on {}; kv get, kv put on {}",
+            kv.mount,
+            kv.outside_mount
+        );
         Ok(PolicyProbe {
             read: inside.get(&kv.secret).await,
             list: inside.list().await,
@@ -127,12 +155,29 @@ impl<'c> Runbook<'c> {
     /// for `role_ttl`, then logs in. Vault caps the TTL and says so in `warnings`.
     pub async fn login_over_max_ttl(&self) -> Result<Login> {
         let ttl = &self.cfg.ttl;
-        step!("auth enable -path={} -max-lease-ttl={} userpass", ttl.auth_mount, ttl.effective_max_ttl);
-        self.root.enable_auth(&ttl.auth_mount, "userpass", ttl.effective_max_ttl).await?;
-        let password = SecretString::from(random_password());
-        step!("write auth/{}/users/reader token_ttl={} token_policies={}", ttl.auth_mount, ttl.role_ttl, self.cfg.policy.name);
+        step!(
+            "auth enable -path={} -max-lease-ttl={} userpass",
+            ttl.auth_mount,
+            ttl.effective_max_ttl
+        );
         self.root
-            .write_userpass_user(&ttl.auth_mount, "reader", &password, ttl.role_ttl, &[&self.cfg.policy.name])
+            .enable_auth(&ttl.auth_mount, "userpass", ttl.effective_max_ttl)
+            .await?;
+        let password = SecretString::from(random_password());
+        step!(
+            "write auth/{}/users/reader token_ttl={} token_policies={}",
+            ttl.auth_mount,
+            ttl.role_ttl,
+            self.cfg.policy.name
+        );
+        self.root
+            .write_userpass_user(
+                &ttl.auth_mount,
+                "reader",
+                &password,
+                ttl.role_ttl,
+                &[&self.cfg.policy.name],
+            )
             .await?;
         self.login_reader(&password).await
     }
@@ -146,7 +191,13 @@ impl<'c> Runbook<'c> {
         let tuned = self.root.auth_max_ttl(&ttl.auth_mount).await?;
         let password = SecretString::from(random_password());
         self.root
-            .write_userpass_user(&ttl.auth_mount, "reader", &password, ttl.role_ttl, &[&self.cfg.policy.name])
+            .write_userpass_user(
+                &ttl.auth_mount,
+                "reader",
+                &password,
+                ttl.role_ttl,
+                &[&self.cfg.policy.name],
+            )
             .await?;
         Ok((tuned, self.login_reader(&password).await?))
     }
@@ -154,7 +205,10 @@ impl<'c> Runbook<'c> {
     async fn login_reader(&self, password: &SecretString) -> Result<Login> {
         step!("write auth/{}/login/reader password=…", self.cfg.ttl.auth_mount);
         self.root
-            .login(&format!("{}/login/reader", self.cfg.ttl.auth_mount), json!({ "password": password.expose_secret() }))
+            .login(
+                &format!("{}/login/reader", self.cfg.ttl.auth_mount),
+                json!({ "password": password.expose_secret() }),
+            )
             .await
     }
 }
@@ -216,7 +270,11 @@ pub mod expect {
         let observed = format!(
             "seal {}, {}, {}, {} shares, threshold {}, storage {}, HA {}",
             status.seal_type,
-            if status.initialized { "initialized" } else { "not initialized" },
+            if status.initialized {
+                "initialized"
+            } else {
+                "not initialized"
+            },
             if status.sealed { "sealed" } else { "unsealed" },
             status.total_shares,
             status.threshold,
@@ -230,7 +288,11 @@ pub mod expect {
             _ => check.with_note(format!(
                 "the article shows Storage Type file, HA Enabled false; this run uses {} storage{}",
                 storage.name(),
-                if cfg.vault.flavor.supports(Storage::File) { " (vault.storage)" } else { " because OpenBao 2.x has no file backend" }
+                if cfg.vault.flavor.supports(Storage::File) {
+                    " (vault.storage)"
+                } else {
+                    " because OpenBao 2.x has no file backend"
+                }
             )),
         }
     }
@@ -290,7 +352,12 @@ pub mod expect {
         let (requested, max) = (cfg.ttl.role_ttl, cfg.ttl.effective_max_ttl);
         let lease = requested.min(max);
         let warning = (requested > max).then(|| ttl_cap_warning(requested, max));
-        login_check(format!("login with ttl={requested} under max {max}"), login, warning, lease)
+        login_check(
+            format!("login with ttl={requested} under max {max}"),
+            login,
+            warning,
+            lease,
+        )
     }
 
     pub fn ttl_uncapped(tuned: Ttl, login: &Login, cfg: &Config) -> Check {
@@ -321,7 +388,12 @@ pub mod expect {
             Some(w) => login.warnings.iter().any(|got| got == w),
             None => login.warnings.is_empty(),
         };
-        Check::new(claim, expected, observed, warnings_match && login.lease_duration == lease)
+        Check::new(
+            claim,
+            expected,
+            observed,
+            warnings_match && login.lease_duration == lease,
+        )
     }
 
     fn allowed<T>(claim: String, result: &Result<T>) -> Check {
@@ -377,10 +449,16 @@ mod tests {
         cfg.ttl.role_ttl = "2000h".parse().unwrap();
         let text = ttl_cap_warning(cfg.ttl.role_ttl, cfg.ttl.effective_max_ttl);
         ttl_capped(&login(&[&text], 768), &cfg).assert_passed();
-        assert!(!ttl_capped(&login(&[&text], 2000), &cfg).passed, "the lease must be capped");
+        assert!(
+            !ttl_capped(&login(&[&text], 2000), &cfg).passed,
+            "the lease must be capped"
+        );
         assert!(!ttl_capped(&login(&[], 768), &cfg).passed, "the warning must be there");
         let article = ttl_cap_warning("1440h".parse().unwrap(), cfg.ttl.effective_max_ttl);
-        assert!(!ttl_capped(&login(&[&article], 768), &cfg).passed, "2000h config expects 2000h text");
+        assert!(
+            !ttl_capped(&login(&[&article], 768), &cfg).passed,
+            "2000h config expects 2000h text"
+        );
     }
 
     #[test]
@@ -419,7 +497,11 @@ mod tests {
     fn denial_means_http_403_and_nothing_else() {
         let cfg = Config::default();
         fn refused<T>(status: u16) -> Result<T> {
-            Err(Error::Vault { operation: "x".into(), status, message: String::new() })
+            Err(Error::Vault {
+                operation: "x".into(),
+                status,
+                message: String::new(),
+            })
         }
         let probe = PolicyProbe {
             read: Ok(cfg.kv.data.clone()),

@@ -38,7 +38,9 @@ impl<'a> Kv<'a> {
             _ => vaultrs::kv2::read(client, self.mount, name).await,
         };
         let data = result.map_err(|e| api_error(&format!("kv get {}/{name}", self.mount), e))?;
-        Ok(SecretData::new(data.into_iter().map(|(k, v)| (k, SecretString::from(v)))))
+        Ok(SecretData::new(
+            data.into_iter().map(|(k, v)| (k, SecretString::from(v))),
+        ))
     }
 
     /// `kv list <mount>`.

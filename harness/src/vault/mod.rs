@@ -105,7 +105,9 @@ impl Vault {
             .map_err(|e| Error::State(format!("invalid Vault client settings for {}: {e}", endpoint.addr)))?;
         Ok(Vault {
             endpoint: endpoint.clone(),
-            http: http.build().map_err(|e| Error::State(format!("cannot build HTTP client: {e}")))?,
+            http: http
+                .build()
+                .map_err(|e| Error::State(format!("cannot build HTTP client: {e}")))?,
             api: VaultClient::new(settings).map_err(|e| api_error("client setup", e))?,
             token: token.cloned(),
         })
@@ -160,7 +162,9 @@ impl Vault {
     /// `operator init`. Refuses a Vault that someone already initialised.
     pub async fn init(&self, shares: u8, threshold: u8) -> Result<InitKeys> {
         if self.status().await?.initialized {
-            return Err(Error::AlreadyInitialised { addr: self.endpoint.addr.clone() });
+            return Err(Error::AlreadyInitialised {
+                addr: self.endpoint.addr.clone(),
+            });
         }
         let response = vaultrs::sys::start_initialization(&self.api, shares.into(), threshold.into(), None)
             .await
@@ -198,9 +202,14 @@ impl Vault {
     /// `secrets enable -path=<mount> kv` (with `-version=2` for KV v2).
     pub async fn enable_kv(&self, mount: &str, version: u8) -> Result<()> {
         let options = HashMap::from([("version".to_string(), version.to_string())]);
-        vaultrs::sys::mount::enable(&self.api, mount, "kv", Some(EnableEngineRequest::builder().options(options)))
-            .await
-            .map_err(|e| api_error(&format!("secrets enable -path={mount} kv"), e))
+        vaultrs::sys::mount::enable(
+            &self.api,
+            mount,
+            "kv",
+            Some(EnableEngineRequest::builder().options(options)),
+        )
+        .await
+        .map_err(|e| api_error(&format!("secrets enable -path={mount} kv"), e))
     }
 
     pub fn kv<'a>(&'a self, mount: &'a str, version: u8) -> kv::Kv<'a> {
@@ -216,14 +225,18 @@ impl Vault {
 
     /// `policy list`.
     pub async fn list_policies(&self) -> Result<Vec<String>> {
-        let listed = vaultrs::sys::policy::list(&self.api).await.map_err(|e| api_error("policy list", e))?;
+        let listed = vaultrs::sys::policy::list(&self.api)
+            .await
+            .map_err(|e| api_error("policy list", e))?;
         Ok(listed.policies)
     }
 
     /// `token create -policy=<p>... -no-default-policy`: a token holding exactly `policies`.
     pub async fn create_token(&self, policies: &[&str]) -> Result<SecretString> {
         let mut request = CreateTokenRequest::builder();
-        request.policies(policies.iter().map(|p| p.to_string()).collect::<Vec<_>>()).no_default_policy(true);
+        request
+            .policies(policies.iter().map(|p| p.to_string()).collect::<Vec<_>>())
+            .no_default_policy(true);
         let auth = vaultrs::token::new(&self.api, Some(&mut request))
             .await
             .map_err(|e| api_error("token create", e))?;
@@ -244,7 +257,9 @@ impl Vault {
     /// `auth tune -max-lease-ttl=<max> <path>` (not in vaultrs).
     pub async fn tune_auth_max_ttl(&self, path: &str, max_lease_ttl: Ttl) -> Result<()> {
         let body = json!({ "max_lease_ttl": max_lease_ttl.to_string() });
-        self.raw(Method::POST, &format!("sys/auth/{path}/tune"), Some(body)).await.map(drop)
+        self.raw(Method::POST, &format!("sys/auth/{path}/tune"), Some(body))
+            .await
+            .map(drop)
     }
 
     /// The mount's max lease TTL as Vault reports it after tuning.
@@ -253,7 +268,10 @@ impl Vault {
         struct Tune {
             max_lease_ttl: u64,
         }
-        let tune: Tune = self.raw(Method::GET, &format!("sys/auth/{path}/tune"), None).await?.data()?;
+        let tune: Tune = self
+            .raw(Method::GET, &format!("sys/auth/{path}/tune"), None)
+            .await?
+            .data()?;
         Ok(Ttl::from_secs(tune.max_lease_ttl))
     }
 
@@ -313,10 +331,10 @@ impl Vault {
         if let Some(body) = body {
             request = request.json(&body);
         }
-        let response = request
-            .send()
-            .await
-            .map_err(|e| Error::Transport { operation: operation.clone(), message: error_chain(&e) })?;
+        let response = request.send().await.map_err(|e| Error::Transport {
+            operation: operation.clone(),
+            message: error_chain(&e),
+        })?;
         let status = response.status().as_u16();
         let text = response.text().await.unwrap_or_default();
         let envelope: Value = if text.trim().is_empty() {
@@ -329,13 +347,21 @@ impl Vault {
                 .get("errors")
                 .and_then(|e| serde_json::from_value(e.clone()).ok())
                 .unwrap_or_default();
-            return Err(Error::Vault { operation, status, message: errors.join("; ") });
+            return Err(Error::Vault {
+                operation,
+                status,
+                message: errors.join("; "),
+            });
         }
         let warnings = envelope
             .get("warnings")
             .and_then(|w| serde_json::from_value(w.clone()).ok())
             .unwrap_or_default();
-        Ok(RawResponse { operation, envelope, warnings })
+        Ok(RawResponse {
+            operation,
+            envelope,
+            warnings,
+        })
     }
 }
 
@@ -363,10 +389,15 @@ impl RawResponse {
 /// Maps a vaultrs error to the harness's: Vault refusals keep their HTTP status.
 pub(crate) fn api_error(operation: &str, error: ClientError) -> Error {
     match error {
-        ClientError::APIError { code, errors } => {
-            Error::Vault { operation: operation.to_string(), status: code, message: errors.join("; ") }
-        }
-        other => Error::Transport { operation: operation.to_string(), message: error_chain(&other) },
+        ClientError::APIError { code, errors } => Error::Vault {
+            operation: operation.to_string(),
+            status: code,
+            message: errors.join("; "),
+        },
+        other => Error::Transport {
+            operation: operation.to_string(),
+            message: error_chain(&other),
+        },
     }
 }
 

@@ -162,7 +162,9 @@ async fn launch(
         .stderr(log_err)
         // Its own process group: a Ctrl-C in the terminal reaches the harness, which stops it.
         .process_group(0);
-    let mut child = command.spawn().map_err(Error::io(format!("cannot start {}", binary.display())))?;
+    let mut child = command
+        .spawn()
+        .map_err(Error::io(format!("cannot start {}", binary.display())))?;
 
     let endpoint = Endpoint {
         addr: format!("{scheme}://127.0.0.1:{api_port}"),
@@ -237,7 +239,11 @@ pub fn server_hcl(
         None => "  tls_disable = true".to_string(),
     };
     // mlock is a Vault setting OpenBao dropped; without it Vault needs IPC_LOCK.
-    let mlock = if flavor == Flavor::Vault { "disable_mlock = true\n" } else { "" };
+    let mlock = if flavor == Flavor::Vault {
+        "disable_mlock = true\n"
+    } else {
+        ""
+    };
     format!(
         "ui = false\n{mlock}api_addr = \"{scheme}://127.0.0.1:{api_port}\"\n\
          cluster_addr = \"https://127.0.0.1:{cluster_port}\"\n\n{storage_block}\n\n\
@@ -251,8 +257,18 @@ fn exit_error(flavor: Flavor, log: &Path, port: u16) -> Error {
     if text.contains("address already in use") {
         return Error::PortInUse { port };
     }
-    let last_line = text.lines().rev().find(|l| !l.trim().is_empty()).unwrap_or("no output").trim().to_string();
-    Error::ServerExited { flavor: flavor.to_string(), last_line, log: log.to_path_buf() }
+    let last_line = text
+        .lines()
+        .rev()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("no output")
+        .trim()
+        .to_string();
+    Error::ServerExited {
+        flavor: flavor.to_string(),
+        last_line,
+        log: log.to_path_buf(),
+    }
 }
 
 fn fixed_ports(port: u16) -> Result<(u16, u16)> {
@@ -265,20 +281,27 @@ fn fixed_ports(port: u16) -> Result<(u16, u16)> {
 
 fn free_port() -> Result<u16> {
     let listener = TcpListener::bind(("127.0.0.1", 0)).map_err(Error::io("cannot find a free port"))?;
-    Ok(listener.local_addr().map_err(Error::io("cannot find a free port"))?.port())
+    Ok(listener
+        .local_addr()
+        .map_err(Error::io("cannot find a free port"))?
+        .port())
 }
 
 /// Whether `pid` is a live server started from `config` (guards against a recycled pid).
 pub fn is_running(pid: u32, config: &Path) -> bool {
     let cmdline = fs::read(format!("/proc/{pid}/cmdline")).unwrap_or_default();
     let stat = fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let zombie = stat.rsplit_once(')').is_some_and(|(_, rest)| rest.trim_start().starts_with('Z'));
+    let zombie = stat
+        .rsplit_once(')')
+        .is_some_and(|(_, rest)| rest.trim_start().starts_with('Z'));
     !zombie && String::from_utf8_lossy(&cmdline).contains(&format!("-config={}", config.display()))
 }
 
 /// Pids of every live server started from `config`, found in /proc (also those a crashed run left).
 pub fn find_by_config(config: &Path) -> Vec<u32> {
-    let Ok(entries) = fs::read_dir("/proc") else { return Vec::new() };
+    let Ok(entries) = fs::read_dir("/proc") else {
+        return Vec::new();
+    };
     entries
         .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
         .filter(|pid| is_running(*pid, config))
@@ -293,10 +316,15 @@ pub async fn stop_detached(pid: u32, config: &Path) -> Result<()> {
     }
     let target = Pid::from_raw(pid as i32);
     let _ = signal::kill(target, signal::Signal::SIGTERM);
-    let stopped = wait::until(&format!("server pid {pid} to exit"), STOP_TIMEOUT, Duration::from_millis(100), || {
-        let running = is_running(pid, config);
-        async move { Ok((!running).then_some(())) }
-    })
+    let stopped = wait::until(
+        &format!("server pid {pid} to exit"),
+        STOP_TIMEOUT,
+        Duration::from_millis(100),
+        || {
+            let running = is_running(pid, config);
+            async move { Ok((!running).then_some(())) }
+        },
+    )
     .await;
     if stopped.is_err() {
         let _ = signal::kill(target, signal::Signal::SIGKILL);
@@ -330,6 +358,9 @@ mod tests {
         let held = TcpListener::bind(("127.0.0.1", 0)).unwrap();
         let port = held.local_addr().unwrap().port();
         let err = fixed_ports(port).unwrap_err();
-        assert_eq!(err.to_string(), format!("port {port} on 127.0.0.1 is already in use; free it or pick another with --port"));
+        assert_eq!(
+            err.to_string(),
+            format!("port {port} on 127.0.0.1 is already in use; free it or pick another with --port")
+        );
     }
 }

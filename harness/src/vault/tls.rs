@@ -26,10 +26,14 @@ pub fn generate(dir: &Path, names: &[&str]) -> Result<TlsFiles> {
     let ca_cert = ca.self_signed(&ca_key).map_err(tls_error)?;
 
     let server_key = KeyPair::generate().map_err(tls_error)?;
-    let mut server = CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>())
+    let mut server =
+        CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>()).map_err(tls_error)?;
+    server
+        .distinguished_name
+        .push(DnType::CommonName, names.first().copied().unwrap_or("vault"));
+    let server_cert = server
+        .signed_by(&server_key, &Issuer::new(ca, ca_key))
         .map_err(tls_error)?;
-    server.distinguished_name.push(DnType::CommonName, names.first().copied().unwrap_or("vault"));
-    let server_cert = server.signed_by(&server_key, &Issuer::new(ca, ca_key)).map_err(tls_error)?;
 
     let files = TlsFiles {
         ca_cert: dir.join("ca.pem"),
