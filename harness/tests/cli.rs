@@ -275,3 +275,29 @@ fn commands_not_built_yet_say_so_in_one_line() {
         assert_eq!(o.status.code(), Some(2), "{args:?}");
     }
 }
+
+#[test]
+fn doctor_lists_a_missing_bao_with_its_install_command_and_fails() {
+    let work = Workdir::new();
+    let o = Command::new(env!("CARGO_BIN_EXE_harness"))
+        .current_dir(work.dir.path())
+        .env("PATH", "/usr/bin:/bin")
+        .env("HARNESS_CACHE", work.dir.path().join("empty-cache"))
+        .arg("doctor")
+        .output()
+        .unwrap();
+    let table = stdout(&o);
+    assert!(
+        table.contains("MISSING (required)") && table.contains("scripts/install-bao.sh"),
+        "{table}"
+    );
+    assert_one_line_error(&o, "required prerequisite(s) missing");
+
+    let o = work.harness(&["doctor"]);
+    assert!(
+        o.status.success(),
+        "with the pinned bao installed doctor passes: {}",
+        stdout(&o)
+    );
+    assert!(stdout(&o).contains("ok: OpenBao v2.7.2"), "{}", stdout(&o));
+}

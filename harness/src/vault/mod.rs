@@ -202,14 +202,25 @@ impl Vault {
     /// `secrets enable -path=<mount> kv` (with `-version=2` for KV v2).
     pub async fn enable_kv(&self, mount: &str, version: u8) -> Result<()> {
         let options = HashMap::from([("version".to_string(), version.to_string())]);
-        vaultrs::sys::mount::enable(
-            &self.api,
-            mount,
-            "kv",
-            Some(EnableEngineRequest::builder().options(options)),
-        )
-        .await
-        .map_err(|e| api_error(&format!("secrets enable -path={mount} kv"), e))
+        let mut request = EnableEngineRequest::builder();
+        request.options(options);
+        vaultrs::sys::mount::enable(&self.api, mount, "kv", Some(&mut request))
+            .await
+            .map_err(|e| api_error(&format!("secrets enable -path={mount} kv"), e))?;
+        if version == 2 {
+            // A new KV v2 mount first "upgrades" its storage and refuses writes with HTTP 400
+            // until done; its config endpoint answers once it is ready.
+            let what = format!("KV v2 at {mount}/ to finish its storage upgrade");
+            crate::wait::until(&what, ACTIVE_TIMEOUT, Duration::from_millis(50), || async {
+                Ok(self
+                    .raw(Method::GET, &format!("{mount}/config"), None)
+                    .await
+                    .ok()
+                    .map(drop))
+            })
+            .await?;
+        }
+        Ok(())
     }
 
     pub fn kv<'a>(&'a self, mount: &'a str, version: u8) -> kv::Kv<'a> {
