@@ -16,6 +16,7 @@ pub const DEFAULT_FILE: &str = "harness.toml";
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Config {
+    pub clusters: ClustersConfig,
     pub vault: VaultConfig,
     pub kv: KvConfig,
     pub policy: PolicyConfig,
@@ -85,6 +86,23 @@ impl Storage {
     /// Whether a single server on this backend reports "HA Enabled".
     pub fn ha_enabled(self) -> bool {
         self == Storage::Raft
+    }
+}
+
+/// The two kind clusters' names (kind prefixes node containers with them).
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ClustersConfig {
+    pub vault: String,
+    pub app: String,
+}
+
+impl Default for ClustersConfig {
+    fn default() -> Self {
+        ClustersConfig {
+            vault: "vault".into(),
+            app: "app".into(),
+        }
     }
 }
 
@@ -247,7 +265,15 @@ impl Config {
         if kv.version != 1 && kv.version != 2 {
             return Err(format!("kv.version must be 1 or 2, not {}", kv.version));
         }
+        if self.clusters.vault == self.clusters.app {
+            return Err(format!(
+                "clusters.vault and clusters.app must differ (both {:?})",
+                self.clusters.app
+            ));
+        }
         for (key, value) in [
+            ("clusters.vault", &self.clusters.vault),
+            ("clusters.app", &self.clusters.app),
             ("kv.mount", &kv.mount),
             ("kv.secret", &kv.secret),
             ("kv.outside_mount", &kv.outside_mount),

@@ -35,6 +35,13 @@ pub enum Error {
     #[error("timed out after {seconds:.0}s waiting for {what}")]
     Timeout { what: String, seconds: f64 },
 
+    #[error("{what} failed: {last_line} (log: {log})")]
+    Command {
+        what: String,
+        last_line: String,
+        log: PathBuf,
+    },
+
     #[error("{0}")]
     State(String),
 

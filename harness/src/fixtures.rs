@@ -3,8 +3,16 @@
 
 use std::collections::BTreeMap;
 
+/// The kind cluster config both clusters are created from.
+pub const KIND_CLUSTER: &str = include_str!("../../fixtures/kind/cluster.yaml");
+
 const READ_POLICY: &str = include_str!("../../fixtures/vault/policies/read-policy.hcl");
 const VERSIONS: &str = include_str!("../../fixtures/versions.env");
+
+/// The checkout this binary was built from (scripts live there).
+pub fn repo_root() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
 
 /// The article's read policy for a KV engine mounted at `kv_mount`.
 pub fn read_policy(kv_mount: &str) -> String {

@@ -27,11 +27,13 @@
 
 pub mod check;
 pub mod cli;
+pub mod cluster;
 pub mod config;
 pub mod duration;
 mod error;
 pub mod fixtures;
 pub mod paths;
+pub mod process;
 pub mod secret;
 pub mod tier;
 pub mod vault;

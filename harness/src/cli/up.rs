@@ -1,0 +1,111 @@
+//! `harness up` / `harness down`: the two clusters (and, with issue #4, Vault in the vault cluster).
+
+use std::{
+    path::{Path, PathBuf},
+    process::ExitCode,
+    time::Instant,
+};
+
+use super::interrupted;
+use crate::{
+    Error, Result,
+    cluster::{
+        Cluster, Role, Substrate,
+        kind::{ImageSource, Kind},
+    },
+    config::Config,
+};
+
+#[derive(Debug, clap::Args)]
+pub struct UpArgs {
+    /// Node image source; default: offline when the built node image exists, else online.
+    #[arg(long, value_enum)]
+    images: Option<ImageSource>,
+    /// Keep what was created when `up` fails or is interrupted (for debugging).
+    #[arg(long)]
+    keep: bool,
+}
+
+fn clusters_dir(state_dir: &Path) -> PathBuf {
+    state_dir.join("clusters")
+}
+
+fn names(cfg: &Config) -> Vec<(Role, String)> {
+    vec![
+        (Role::Vault, cfg.clusters.vault.clone()),
+        (Role::App, cfg.clusters.app.clone()),
+    ]
+}
+
+/// The clusters `harness up` wrote, for scenarios and later commands.
+pub fn load_clusters(state_dir: &Path) -> Result<Vec<Cluster>> {
+    let file = clusters_dir(state_dir).join("clusters.json");
+    let text = std::fs::read_to_string(&file).map_err(|_| {
+        Error::State(format!(
+            "no clusters are up ({} missing); run `harness up`",
+            file.display()
+        ))
+    })?;
+    serde_json::from_str(&text).map_err(|e| Error::State(format!("{} is damaged: {e}", file.display())))
+}
+
+pub async fn up(args: UpArgs, cfg: Config, state_dir: &Path) -> Result<ExitCode> {
+    let started = Instant::now();
+    let images = match args.images {
+        Some(source) => source,
+        None => ImageSource::detect().await,
+    };
+    let dir = clusters_dir(state_dir);
+    let kind = Kind::new(names(&cfg), images, &dir)?;
+    let existed = kind.existing().await?;
+    let result = tokio::select! {
+        result = kind.up(&[Role::Vault, Role::App]) => result,
+        error = interrupted() => Err(error),
+    };
+    let clusters = match result {
+        Ok(clusters) => clusters,
+        Err(error) => {
+            let evidence = state_dir.join("logs").join("up-failed");
+            let _ = kind.export_logs(&evidence).await;
+            if !args.keep {
+                // Only what this invocation created goes; clusters that were there before stay.
+                let created: Vec<(Role, String)> =
+                    names(&cfg).into_iter().filter(|(_, n)| !existed.contains(n)).collect();
+                Kind::new(created, images, &dir)?.down().await?;
+            }
+            return Err(error);
+        }
+    };
+    let file = dir.join("clusters.json");
+    let json = serde_json::to_vec_pretty(&clusters).map_err(|e| Error::State(format!("cannot encode state: {e}")))?;
+    std::fs::write(&file, json).map_err(Error::io(format!("cannot write {}", file.display())))?;
+    for c in &clusters {
+        println!(
+            "{} cluster {} is up: API {} (kubeconfig {})",
+            c.role,
+            c.name,
+            c.internal_api,
+            c.kubeconfig.display()
+        );
+    }
+    println!(
+        "up in {:.0} s (node image: {})",
+        started.elapsed().as_secs_f64(),
+        images.node_image()
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+pub async fn down(cfg: Config, state_dir: &Path) -> Result<ExitCode> {
+    let dir = clusters_dir(state_dir);
+    let names = match load_clusters(state_dir) {
+        Ok(clusters) => clusters.into_iter().map(|c| (c.role, c.name)).collect(),
+        Err(_) => names(&cfg),
+    };
+    Kind::new(names, ImageSource::Offline, &dir)?.down().await?;
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir).map_err(Error::io(format!("cannot remove {}", dir.display())))?;
+    }
+    println!("clusters removed");
+    Ok(ExitCode::SUCCESS)
+}

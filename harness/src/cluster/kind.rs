@@ -1,0 +1,349 @@
+//! kind as the substrate: two clusters on the shared `kind` Docker network, created in parallel
+//! from the node image the harness built (offline) or from upstream's (online).
+
+use std::{
+    path::{Path, PathBuf},
+    time::Duration,
+};
+
+use k8s_openapi::api::{
+    apps::v1::Deployment,
+    core::v1::{ConfigMap, Node},
+};
+use kube::{
+    Api,
+    api::{Patch, PatchParams},
+    runtime::wait::await_condition,
+};
+use serde_json::json;
+use tokio::process::Command;
+
+use super::{Cluster, Role, Substrate, coredns};
+use crate::{Error, Result, fixtures, paths, process::run_logged, step, wait};
+
+/// kind v0.30.0 with a warm image cache creates a cluster in ~1–3 min on 2 cores.
+const CREATE_TIMEOUT: Duration = Duration::from_secs(600);
+const NODE_READY_TIMEOUT: Duration = Duration::from_secs(300);
+const ROLLOUT_TIMEOUT: Duration = Duration::from_secs(300);
+const SHORT_COMMAND: Duration = Duration::from_secs(120);
+
+/// Where the node image comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ImageSource {
+    /// Built from source by `harness images build`; nothing is pulled.
+    Offline,
+    /// Upstream's kindest/node, pulled as usual.
+    Online,
+}
+
+impl ImageSource {
+    /// Offline when the built node image is present; otherwise online. Decided from local
+    /// state only: probing a registry would send traffic off the machine.
+    pub async fn detect() -> ImageSource {
+        let built = Command::new("docker")
+            .args(["image", "inspect", &offline_node_image()])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .await
+            .is_ok_and(|s| s.success());
+        if built {
+            ImageSource::Offline
+        } else {
+            ImageSource::Online
+        }
+    }
+
+    pub fn node_image(self) -> String {
+        match self {
+            ImageSource::Offline => offline_node_image(),
+            ImageSource::Online => fixtures::version("KIND_ONLINE_NODE_IMAGE").to_string(),
+        }
+    }
+}
+
+fn offline_node_image() -> String {
+    format!("harness.local/kind-node:{}", fixtures::version("KUBE_VERSION"))
+}
+
+/// Images the harness builds itself and loads into every cluster (kind load is offline-safe).
+pub const LOCAL_IMAGES: &[&str] = &["harness.local/debian-minbase:bookworm"];
+
+pub struct Kind {
+    binary: PathBuf,
+    images: ImageSource,
+    names: Vec<(Role, String)>,
+    dir: PathBuf,
+}
+
+impl Kind {
+    /// `dir` holds the kubeconfigs and command logs (`<state-dir>/clusters`).
+    pub fn new(names: Vec<(Role, String)>, images: ImageSource, dir: &Path) -> Result<Kind> {
+        Ok(Kind {
+            binary: kind_binary()?,
+            images,
+            names,
+            dir: dir.to_path_buf(),
+        })
+    }
+
+    fn log(&self, name: &str) -> PathBuf {
+        self.dir.join("logs").join(format!("kind-{name}.log"))
+    }
+
+    fn kind(&self) -> Command {
+        let mut command = Command::new(&self.binary);
+        // kind shells out to docker; keep the user's KUBECONFIG untouched.
+        command.env_remove("KUBECONFIG");
+        command
+    }
+
+    /// Names of the kind clusters that exist now.
+    pub async fn existing(&self) -> Result<Vec<String>> {
+        let out = run_logged(
+            "kind get clusters",
+            self.kind().arg("get").arg("clusters"),
+            &self.log("get"),
+            SHORT_COMMAND,
+        )
+        .await?;
+        Ok(out
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && !l.starts_with("No kind"))
+            .map(String::from)
+            .collect())
+    }
+
+    async fn create(&self, role: Role, name: &str, exists: bool) -> Result<Cluster> {
+        let kubeconfig = self.dir.join(format!("{name}.kubeconfig"));
+        let log = self.log(name);
+        if exists {
+            step!("cluster {name} ({role}) exists: reusing it");
+            let mut export = self.kind();
+            export
+                .args(["export", "kubeconfig", "--name", name, "--kubeconfig"])
+                .arg(&kubeconfig);
+            run_logged(
+                &format!("kind export kubeconfig --name {name}"),
+                &mut export,
+                &log,
+                SHORT_COMMAND,
+            )
+            .await?;
+        } else {
+            step!(
+                "kind create cluster --name {name} --image {} ({role} cluster)",
+                self.images.node_image()
+            );
+            let config = self.dir.join("kind-cluster.yaml");
+            std::fs::write(&config, fixtures::KIND_CLUSTER)
+                .map_err(Error::io(format!("cannot write {}", config.display())))?;
+            let mut create = self.kind();
+            create
+                .args([
+                    "create",
+                    "cluster",
+                    "--name",
+                    name,
+                    "--image",
+                    &self.images.node_image(),
+                    "--wait",
+                    "0s",
+                ])
+                .arg("--config")
+                .arg(&config)
+                .arg("--kubeconfig")
+                .arg(&kubeconfig);
+            run_logged(
+                &format!("kind create cluster --name {name}"),
+                &mut create,
+                &log,
+                CREATE_TIMEOUT,
+            )
+            .await?;
+        }
+        let node_address = node_address(name, &log).await?;
+        let cluster = Cluster {
+            role,
+            name: name.to_string(),
+            kubeconfig,
+            context: format!("kind-{name}"),
+            internal_api: format!("https://{node_address}:6443"),
+            node_address,
+        };
+        let client = cluster.client().await?;
+        wait_node_ready(&client, &format!("{name}-control-plane")).await?;
+        drop_dns_upstream(&client, name).await?;
+        for image in LOCAL_IMAGES {
+            step!("kind load docker-image {image} --name {name}");
+            let mut load = self.kind();
+            load.args(["load", "docker-image", image, "--name", name]);
+            run_logged(
+                &format!("kind load docker-image {image}"),
+                &mut load,
+                &log,
+                SHORT_COMMAND,
+            )
+            .await?;
+        }
+        Ok(cluster)
+    }
+
+    /// `kind export logs` for every cluster of this run, into `dir`.
+    pub async fn export_logs(&self, dir: &Path) -> Result<()> {
+        for (_, name) in &self.names {
+            let mut export = self.kind();
+            export.args(["export", "logs", "--name", name]).arg(dir.join(name));
+            run_logged(
+                &format!("kind export logs --name {name}"),
+                &mut export,
+                &self.log(name),
+                SHORT_COMMAND,
+            )
+            .await?;
+        }
+        Ok(())
+    }
+}
+
+impl Substrate for Kind {
+    async fn up(&self, roles: &[Role]) -> Result<Vec<Cluster>> {
+        std::fs::create_dir_all(&self.dir).map_err(Error::io(format!("cannot create {}", self.dir.display())))?;
+        let existing = self.existing().await?;
+        let creations = self
+            .names
+            .iter()
+            .filter(|(role, _)| roles.contains(role))
+            .map(|(role, name)| self.create(*role, name, existing.contains(name)));
+        futures::future::try_join_all(creations).await
+    }
+
+    async fn down(&self) -> Result<()> {
+        let existing = self.existing().await?;
+        for (_, name) in self.names.iter().filter(|(_, n)| existing.contains(n)) {
+            step!("kind delete cluster --name {name}");
+            let mut delete = self.kind();
+            delete.args(["delete", "cluster", "--name", name]);
+            run_logged(
+                &format!("kind delete cluster --name {name}"),
+                &mut delete,
+                &self.log(name),
+                SHORT_COMMAND,
+            )
+            .await?;
+        }
+        Ok(())
+    }
+}
+
+/// The built kind CLI in the cache, else `kind` on PATH.
+pub fn kind_binary() -> Result<PathBuf> {
+    let version = fixtures::version("KIND_VERSION");
+    let cached = paths::cache_dir()
+        .join("images")
+        .join(format!("kind-{version}"))
+        .join("bin")
+        .join("kind");
+    if cached.is_file() {
+        return Ok(cached);
+    }
+    paths::on_path("kind").ok_or_else(|| Error::MissingBinary {
+        what: format!("kind {version}"),
+        hint: "run `harness images build` (builds it from the Go module)".into(),
+    })
+}
+
+async fn node_address(name: &str, log: &Path) -> Result<String> {
+    let mut inspect = Command::new("docker");
+    inspect.args([
+        "inspect",
+        "--format",
+        "{{range $net, $cfg := .NetworkSettings.Networks}}{{if eq $net \"kind\"}}{{$cfg.IPAddress}}{{end}}{{end}}",
+        &format!("{name}-control-plane"),
+    ]);
+    let out = run_logged(
+        &format!("docker inspect {name}-control-plane"),
+        &mut inspect,
+        log,
+        SHORT_COMMAND,
+    )
+    .await?;
+    let address = out.trim().to_string();
+    if address.is_empty() {
+        return Err(Error::State(format!(
+            "{name}-control-plane has no address on the kind network"
+        )));
+    }
+    Ok(address)
+}
+
+async fn wait_node_ready(client: &kube::Client, node: &str) -> Result<()> {
+    let nodes: Api<Node> = Api::all(client.clone());
+    let ready = |n: Option<&Node>| {
+        n.and_then(|n| n.status.as_ref())
+            .and_then(|s| s.conditions.as_ref())
+            .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
+    };
+    wait::within(&format!("node {node} to be Ready"), NODE_READY_TIMEOUT, async {
+        await_condition(nodes, node, ready)
+            .await
+            .map(drop)
+            .map_err(|e| Error::State(format!("watching node {node}: {e}")))
+    })
+    .await
+}
+
+/// Removes CoreDNS's upstream forwarder and waits for CoreDNS to run with it.
+async fn drop_dns_upstream(client: &kube::Client, cluster: &str) -> Result<()> {
+    let kube_error = |what: &str| {
+        let what = format!("{what} in cluster {cluster}");
+        move |e: kube::Error| Error::State(format!("{what}: {e}"))
+    };
+    let config_maps: Api<ConfigMap> = Api::namespaced(client.clone(), "kube-system");
+    let current = config_maps
+        .get("coredns")
+        .await
+        .map_err(kube_error("reading the CoreDNS config"))?;
+    let corefile = current
+        .data
+        .as_ref()
+        .and_then(|d| d.get("Corefile"))
+        .cloned()
+        .unwrap_or_default();
+    let isolated = coredns::without_forward(&corefile);
+    let deployments: Api<Deployment> = Api::namespaced(client.clone(), "kube-system");
+    if isolated != corefile {
+        step!("CoreDNS in {cluster}: remove the upstream forwarder");
+        let patch = json!({ "data": { "Corefile": isolated } });
+        config_maps
+            .patch("coredns", &PatchParams::default(), &Patch::Merge(&patch))
+            .await
+            .map_err(kube_error("patching the CoreDNS config"))?;
+        let restart = json!({ "spec": { "template": { "metadata": { "annotations": {
+            "harness/corefile": "no-upstream" } } } } });
+        deployments
+            .patch("coredns", &PatchParams::default(), &Patch::Merge(&restart))
+            .await
+            .map_err(kube_error("restarting CoreDNS"))?;
+    }
+    let what = format!("CoreDNS in {cluster} to roll out");
+    wait::until(&what, ROLLOUT_TIMEOUT, Duration::from_millis(500), || async {
+        let d = deployments
+            .get("coredns")
+            .await
+            .map_err(kube_error("reading the CoreDNS deployment"))?;
+        Ok(rolled_out(&d).then_some(()))
+    })
+    .await
+}
+
+/// Every replica updated and available, and the controller has seen the latest spec.
+pub fn rolled_out(d: &Deployment) -> bool {
+    let wanted = d.spec.as_ref().and_then(|s| s.replicas).unwrap_or(1);
+    let Some(status) = &d.status else { return false };
+    status.observed_generation >= d.metadata.generation
+        && status.updated_replicas.unwrap_or(0) == wanted
+        && status.available_replicas.unwrap_or(0) == wanted
+        && status.replicas.unwrap_or(0) == wanted
+}

@@ -1,0 +1,71 @@
+//! Kubernetes clusters by role: `vault` runs Vault, `app` runs the workloads that consume it.
+//!
+//! A [`Substrate`] provides them: [`kind::Kind`] creates them from the node image the harness
+//! built (or upstream's when online); an existing-clusters substrate joins with issue #4.
+
+pub mod coredns;
+pub mod kind;
+
+use std::{fmt, path::PathBuf};
+
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use serde::{Deserialize, Serialize};
+
+use crate::{Error, Result};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    /// Runs Vault.
+    Vault,
+    /// Runs the applications that receive secrets.
+    App,
+}
+
+impl fmt::Display for Role {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Role::Vault => "vault",
+            Role::App => "app",
+        })
+    }
+}
+
+/// One cluster, with both the addresses the host uses and those the other cluster uses.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cluster {
+    pub role: Role,
+    pub name: String,
+    /// Host-side kubeconfig (API server at 127.0.0.1:<port>), kept in the state dir.
+    pub kubeconfig: PathBuf,
+    pub context: String,
+    /// The API server as pods of the other cluster reach it: the node's address on the shared
+    /// network (names are not resolvable there: CoreDNS has no upstream).
+    pub internal_api: String,
+    /// The control-plane node's address on the shared network (for NodePorts).
+    pub node_address: String,
+}
+
+impl Cluster {
+    /// A client for this cluster's API, from the host.
+    pub async fn client(&self) -> Result<kube::Client> {
+        let kubeconfig = Kubeconfig::read_from(&self.kubeconfig)
+            .map_err(|e| Error::State(format!("cannot read {}: {e}", self.kubeconfig.display())))?;
+        let options = KubeConfigOptions {
+            context: Some(self.context.clone()),
+            ..Default::default()
+        };
+        let config = kube::Config::from_custom_kubeconfig(kubeconfig, &options)
+            .await
+            .map_err(|e| Error::State(format!("kubeconfig for cluster {}: {e}", self.name)))?;
+        kube::Client::try_from(config).map_err(|e| Error::State(format!("client for cluster {}: {e}", self.name)))
+    }
+}
+
+/// Where clusters come from.
+pub trait Substrate {
+    /// Creates (or reuses) one cluster per role, in parallel, and returns them ready.
+    fn up(&self, roles: &[Role]) -> impl Future<Output = Result<Vec<Cluster>>>;
+    /// Removes what `up` created; idempotent.
+    fn down(&self) -> impl Future<Output = Result<()>>;
+}
