@@ -33,6 +33,7 @@ pub mod duration;
 mod error;
 pub mod fixtures;
 pub mod paths;
+pub mod pods;
 pub mod process;
 pub mod secret;
 pub mod tier;

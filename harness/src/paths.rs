@@ -23,6 +23,14 @@ pub fn cache_dir() -> PathBuf {
     base.join("vault-k8s-harness")
 }
 
+/// The state dir scenarios read: `$HARNESS_STATE_DIR` (the e2e setup script exports it), else
+/// `.harness` at the root of the checkout, where `harness up` run from the checkout writes.
+pub fn state_dir() -> PathBuf {
+    env::var_os("HARNESS_STATE_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| fixtures::repo_root().join(".harness"))
+}
+
 /// The pinned OpenBao binary that `scripts/install-bao.sh` puts in the cache.
 pub fn pinned_bao() -> PathBuf {
     cache_dir()

@@ -1,16 +1,12 @@
 //! `harness up` / `harness down`: the two clusters (and, with issue #4, Vault in the vault cluster).
 
-use std::{
-    path::{Path, PathBuf},
-    process::ExitCode,
-    time::Instant,
-};
+use std::{path::Path, process::ExitCode, time::Instant};
 
 use super::interrupted;
 use crate::{
     Error, Result,
     cluster::{
-        Cluster, Role, Substrate,
+        self, Role, Substrate,
         kind::{ImageSource, Kind},
     },
     config::Config,
@@ -26,27 +22,11 @@ pub struct UpArgs {
     keep: bool,
 }
 
-fn clusters_dir(state_dir: &Path) -> PathBuf {
-    state_dir.join("clusters")
-}
-
 fn names(cfg: &Config) -> Vec<(Role, String)> {
     vec![
         (Role::Vault, cfg.clusters.vault.clone()),
         (Role::App, cfg.clusters.app.clone()),
     ]
-}
-
-/// The clusters `harness up` wrote, for scenarios and later commands.
-pub fn load_clusters(state_dir: &Path) -> Result<Vec<Cluster>> {
-    let file = clusters_dir(state_dir).join("clusters.json");
-    let text = std::fs::read_to_string(&file).map_err(|_| {
-        Error::State(format!(
-            "no clusters are up ({} missing); run `harness up`",
-            file.display()
-        ))
-    })?;
-    serde_json::from_str(&text).map_err(|e| Error::State(format!("{} is damaged: {e}", file.display())))
 }
 
 pub async fn up(args: UpArgs, cfg: Config, state_dir: &Path) -> Result<ExitCode> {
@@ -55,7 +35,7 @@ pub async fn up(args: UpArgs, cfg: Config, state_dir: &Path) -> Result<ExitCode>
         Some(source) => source,
         None => ImageSource::detect().await,
     };
-    let dir = clusters_dir(state_dir);
+    let dir = cluster::dir(state_dir);
     let kind = Kind::new(names(&cfg), images, &dir)?;
     let existed = kind.existing().await?;
     let result = tokio::select! {
@@ -97,8 +77,8 @@ pub async fn up(args: UpArgs, cfg: Config, state_dir: &Path) -> Result<ExitCode>
 }
 
 pub async fn down(cfg: Config, state_dir: &Path) -> Result<ExitCode> {
-    let dir = clusters_dir(state_dir);
-    let names = match load_clusters(state_dir) {
+    let dir = cluster::dir(state_dir);
+    let names = match cluster::load(state_dir) {
         Ok(clusters) => clusters.into_iter().map(|c| (c.role, c.name)).collect(),
         Err(_) => names(&cfg),
     };

@@ -62,6 +62,23 @@ impl Cluster {
     }
 }
 
+/// Where `harness up` keeps kubeconfigs, logs and `clusters.json`.
+pub fn dir(state_dir: &std::path::Path) -> PathBuf {
+    state_dir.join("clusters")
+}
+
+/// The clusters `harness up` wrote, for scenarios and later commands.
+pub fn load(state_dir: &std::path::Path) -> Result<Vec<Cluster>> {
+    let file = dir(state_dir).join("clusters.json");
+    let text = std::fs::read_to_string(&file).map_err(|_| {
+        Error::State(format!(
+            "no clusters are up ({} missing); run `harness up`",
+            file.display()
+        ))
+    })?;
+    serde_json::from_str(&text).map_err(|e| Error::State(format!("{} is damaged: {e}", file.display())))
+}
+
 /// Where clusters come from.
 pub trait Substrate {
     /// Creates (or reuses) one cluster per role, in parallel, and returns them ready.

@@ -1,0 +1,121 @@
+//! Short-lived pods for checks: run a command in an image, wait (bounded) for it to finish, read
+//! its logs. Each caller works in its own namespace, removed by [`TestNamespace::delete`].
+
+use std::{collections::BTreeMap, time::Duration};
+
+use k8s_openapi::api::core::v1::{Namespace, Pod};
+use kube::{
+    Api,
+    api::{DeleteParams, LogParams, PostParams},
+};
+use serde_json::json;
+
+use crate::{Error, Result, wait};
+
+const POD_TIMEOUT: Duration = Duration::from_secs(180);
+
+/// A namespace with a random suffix, for one scenario.
+pub struct TestNamespace {
+    client: kube::Client,
+    pub name: String,
+}
+
+impl TestNamespace {
+    pub async fn create(client: &kube::Client, prefix: &str) -> Result<TestNamespace> {
+        use rand::distr::{Alphanumeric, SampleString};
+        let suffix = Alphanumeric.sample_string(&mut rand::rng(), 6).to_lowercase();
+        let name = format!("{prefix}-{suffix}");
+        let namespace: Namespace = serde_json::from_value(json!({
+            "metadata": { "name": name, "labels": { "app.kubernetes.io/managed-by": "vault-k8s-harness" } }
+        }))
+        .map_err(|e| Error::State(format!("namespace manifest: {e}")))?;
+        Api::<Namespace>::all(client.clone())
+            .create(&PostParams::default(), &namespace)
+            .await
+            .map_err(|e| Error::State(format!("cannot create namespace {name}: {e}")))?;
+        Ok(TestNamespace {
+            client: client.clone(),
+            name,
+        })
+    }
+
+    /// Runs `command` in `image` (never pulled) to completion; returns its phase and logs.
+    pub async fn run(&self, pod: &str, image: &str, command: &[&str]) -> Result<PodOutcome> {
+        let pods: Api<Pod> = Api::namespaced(self.client.clone(), &self.name);
+        let manifest: Pod = serde_json::from_value(json!({
+            "metadata": { "name": pod },
+            "spec": {
+                "restartPolicy": "Never",
+                "containers": [{ "name": "main", "image": image, "imagePullPolicy": "Never", "command": command }]
+            }
+        }))
+        .map_err(|e| Error::State(format!("pod manifest: {e}")))?;
+        pods.create(&PostParams::default(), &manifest)
+            .await
+            .map_err(|e| Error::State(format!("cannot create pod {}/{pod}: {e}", self.name)))?;
+        let what = format!("pod {}/{pod} to finish", self.name);
+        let phase = wait::until(&what, POD_TIMEOUT, Duration::from_millis(500), || async {
+            let current = pods
+                .get(pod)
+                .await
+                .map_err(|e| Error::State(format!("reading pod {pod}: {e}")))?;
+            let phase = current.status.and_then(|s| s.phase).unwrap_or_default();
+            Ok(matches!(phase.as_str(), "Succeeded" | "Failed").then_some(phase))
+        })
+        .await?;
+        let logs = pods
+            .logs(pod, &LogParams::default())
+            .await
+            .map_err(|e| Error::State(format!("reading logs of pod {pod}: {e}")))?;
+        Ok(PodOutcome { phase, logs })
+    }
+
+    /// Events of this namespace, oldest first, for failure evidence.
+    pub async fn events(&self) -> Vec<String> {
+        let events: Api<k8s_openapi::api::core::v1::Event> = Api::namespaced(self.client.clone(), &self.name);
+        let list = events
+            .list(&Default::default())
+            .await
+            .map(|l| l.items)
+            .unwrap_or_default();
+        list.into_iter()
+            .map(|e| {
+                let object = e.involved_object.name.unwrap_or_default();
+                format!(
+                    "{} {}: {}",
+                    e.reason.unwrap_or_default(),
+                    object,
+                    e.message.unwrap_or_default()
+                )
+            })
+            .collect()
+    }
+
+    pub async fn delete(self) -> Result<()> {
+        Api::<Namespace>::all(self.client.clone())
+            .delete(&self.name, &DeleteParams::background())
+            .await
+            .map(drop)
+            .map_err(|e| Error::State(format!("cannot delete namespace {}: {e}", self.name)))
+    }
+}
+
+#[derive(Debug)]
+pub struct PodOutcome {
+    pub phase: String,
+    pub logs: String,
+}
+
+impl PodOutcome {
+    pub fn succeeded(&self) -> bool {
+        self.phase == "Succeeded"
+    }
+}
+
+/// Labels every object the harness creates carries, so `down` finds leftovers.
+pub fn managed_labels() -> BTreeMap<String, String> {
+    BTreeMap::from([(
+        "app.kubernetes.io/managed-by".to_string(),
+        "vault-k8s-harness".to_string(),
+    )])
+}
