@@ -21,6 +21,38 @@ pub struct Config {
     pub kv: KvConfig,
     pub policy: PolicyConfig,
     pub ttl: TtlConfig,
+    pub kubernetes_auth: KubernetesAuthConfig,
+}
+
+/// Vault's kubernetes auth for the app cluster, as the article sets it up.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct KubernetesAuthConfig {
+    /// Auth mount (`vault auth enable kubernetes`).
+    pub mount: String,
+    /// Role pods log in with (`role=vault-test`); its TTL is `ttl.role_ttl`.
+    pub role: String,
+    /// Service accounts the role accepts.
+    pub bound_service_accounts: Vec<String>,
+    /// Namespaces the role accepts; `*` is any.
+    pub bound_namespaces: Vec<String>,
+    /// The app-cluster service account whose long-lived token Vault uses for TokenReview.
+    pub reviewer_service_account: String,
+    /// NodePort on the vault node through which the host and the app cluster reach Vault.
+    pub vault_node_port: u16,
+}
+
+impl Default for KubernetesAuthConfig {
+    fn default() -> Self {
+        KubernetesAuthConfig {
+            mount: "kubernetes".into(),
+            role: "vault-test".into(),
+            bound_service_accounts: vec!["default".into()],
+            bound_namespaces: vec!["*".into()],
+            reviewer_service_account: "vault-auth".into(),
+            vault_node_port: 30820,
+        }
+    }
 }
 
 /// Which server implements the Vault API.
@@ -279,6 +311,8 @@ impl Config {
             ("kv.outside_mount", &kv.outside_mount),
             ("policy.name", &self.policy.name),
             ("ttl.auth_mount", &self.ttl.auth_mount),
+            ("kubernetes_auth.mount", &self.kubernetes_auth.mount),
+            ("kubernetes_auth.role", &self.kubernetes_auth.role),
         ] {
             let valid = !value.is_empty() && value.chars().all(|c| c.is_ascii_alphanumeric() || "-_".contains(c));
             if !valid {
@@ -295,6 +329,12 @@ impl Config {
         }
         if kv.data.is_empty() {
             return Err("kv.data must hold at least one field".into());
+        }
+        if !(30000..=32767).contains(&self.kubernetes_auth.vault_node_port) {
+            return Err(format!(
+                "kubernetes_auth.vault_node_port ({}) must be in the NodePort range 30000-32767",
+                self.kubernetes_auth.vault_node_port
+            ));
         }
         let ttl = &self.ttl;
         if ttl.role_ttl.as_secs() == 0 || ttl.effective_max_ttl.as_secs() == 0 {

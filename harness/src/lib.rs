@@ -25,6 +25,7 @@
 //! # Ok(()) }
 //! ```
 
+pub mod apply;
 pub mod check;
 pub mod cli;
 pub mod cluster;

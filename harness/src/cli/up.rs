@@ -6,10 +6,11 @@ use super::interrupted;
 use crate::{
     Error, Result,
     cluster::{
-        self, Role, Substrate,
+        self, Cluster, Role, Substrate,
         kind::{ImageSource, Kind},
     },
     config::Config,
+    vault::in_cluster::{self, ClusterVault},
 };
 
 #[derive(Debug, clap::Args)]
@@ -39,11 +40,11 @@ pub async fn up(args: UpArgs, cfg: Config, state_dir: &Path) -> Result<ExitCode>
     let kind = Kind::new(names(&cfg), images, &dir)?;
     let existed = kind.existing().await?;
     let result = tokio::select! {
-        result = kind.up(&[Role::Vault, Role::App]) => result,
+        result = bring_up(&kind, &cfg, state_dir) => result,
         error = interrupted() => Err(error),
     };
-    let clusters = match result {
-        Ok(clusters) => clusters,
+    let (clusters, vault) = match result {
+        Ok(up) => up,
         Err(error) => {
             let evidence = state_dir.join("logs").join("up-failed");
             let _ = kind.export_logs(&evidence).await;
@@ -52,13 +53,11 @@ pub async fn up(args: UpArgs, cfg: Config, state_dir: &Path) -> Result<ExitCode>
                 let created: Vec<(Role, String)> =
                     names(&cfg).into_iter().filter(|(_, n)| !existed.contains(n)).collect();
                 Kind::new(created, images, &dir)?.down().await?;
+                let _ = std::fs::remove_dir_all(in_cluster::dir(state_dir));
             }
             return Err(error);
         }
     };
-    let file = dir.join("clusters.json");
-    let json = serde_json::to_vec_pretty(&clusters).map_err(|e| Error::State(format!("cannot encode state: {e}")))?;
-    std::fs::write(&file, json).map_err(Error::io(format!("cannot write {}", file.display())))?;
     for c in &clusters {
         println!(
             "{} cluster {} is up: API {} (kubeconfig {})",
@@ -68,12 +67,20 @@ pub async fn up(args: UpArgs, cfg: Config, state_dir: &Path) -> Result<ExitCode>
             c.kubeconfig.display()
         );
     }
-    println!(
-        "up in {:.0} s (node image: {})",
-        started.elapsed().as_secs_f64(),
-        images.node_image()
-    );
+    println!("{} is up at {} (eval \"$(harness vault env)\" for the stock CLI)", vault.flavor, vault.endpoint.addr);
+    println!("up in {:.0} s (node image: {})", started.elapsed().as_secs_f64(), images.node_image());
     Ok(ExitCode::SUCCESS)
+}
+
+/// Clusters first (in parallel), then Vault in the vault cluster and its auth for the app cluster.
+async fn bring_up(kind: &Kind, cfg: &Config, state_dir: &Path) -> Result<(Vec<Cluster>, ClusterVault)> {
+    let clusters = kind.up(&[Role::Vault, Role::App]).await?;
+    let file = cluster::dir(state_dir).join("clusters.json");
+    let json = serde_json::to_vec_pretty(&clusters).map_err(|e| Error::State(format!("cannot encode state: {e}")))?;
+    std::fs::write(&file, json).map_err(Error::io(format!("cannot write {}", file.display())))?;
+    let by_role = |role| clusters.iter().find(|c| c.role == role).expect("up returns every requested role");
+    let vault = in_cluster::up(by_role(Role::Vault), by_role(Role::App), cfg, state_dir).await?;
+    Ok((clusters, vault))
 }
 
 pub async fn down(cfg: Config, state_dir: &Path) -> Result<ExitCode> {
@@ -83,8 +90,10 @@ pub async fn down(cfg: Config, state_dir: &Path) -> Result<ExitCode> {
         Err(_) => names(&cfg),
     };
     Kind::new(names, ImageSource::Offline, &dir)?.down().await?;
-    if dir.exists() {
-        std::fs::remove_dir_all(&dir).map_err(Error::io(format!("cannot remove {}", dir.display())))?;
+    for dir in [dir, in_cluster::dir(state_dir)] {
+        if dir.exists() {
+            std::fs::remove_dir_all(&dir).map_err(Error::io(format!("cannot remove {}", dir.display())))?;
+        }
     }
     println!("clusters removed");
     Ok(ExitCode::SUCCESS)

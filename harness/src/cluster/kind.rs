@@ -66,8 +66,14 @@ fn offline_node_image() -> String {
     format!("harness.local/kind-node:{}", fixtures::version("KUBE_VERSION"))
 }
 
-/// Images the harness builds itself and loads into every cluster (kind load is offline-safe).
-pub const LOCAL_IMAGES: &[&str] = &["harness.local/debian-minbase:bookworm"];
+/// Images the harness builds itself and loads into every cluster (kind load is offline-safe):
+/// the consumer pods' base and the OpenBao image (server and agents).
+pub fn local_images() -> Vec<String> {
+    vec![
+        "harness.local/debian-minbase:bookworm".to_string(),
+        format!("harness.local/openbao:{}", fixtures::version("OPENBAO_VERSION")),
+    ]
+}
 
 pub struct Kind {
     binary: PathBuf,
@@ -175,10 +181,10 @@ impl Kind {
         let client = cluster.client().await?;
         wait_node_ready(&client, &format!("{name}-control-plane")).await?;
         drop_dns_upstream(&client, name).await?;
-        for image in LOCAL_IMAGES {
+        for image in local_images() {
             step!("kind load docker-image {image} --name {name}");
             let mut load = self.kind();
-            load.args(["load", "docker-image", image, "--name", name]);
+            load.args(["load", "docker-image", &image, "--name", name]);
             run_logged(
                 &format!("kind load docker-image {image}"),
                 &mut load,

@@ -4,6 +4,7 @@
 //! vaultrs does not cover, or where it drops what an assertion needs (login `warnings`, mount
 //! tune, seal status, audit devices), are raw requests here.
 
+pub mod in_cluster;
 pub mod kv;
 pub mod server;
 pub mod tls;

@@ -129,7 +129,14 @@ async fn launch(
         .map_err(Error::io(format!("cannot create {}", data.display())))?;
     let tls = if cfg.tls { Some(tls_files(dir)?) } else { None };
     let scheme = if tls.is_some() { "https" } else { "http" };
-    let hcl = server_hcl(cfg.flavor, cfg.storage(), &data, api_port, cluster_port, tls.as_ref());
+    let listener = Listener {
+        bind: "127.0.0.1",
+        advertise: "127.0.0.1",
+        api_port,
+        cluster_port,
+        tls: tls.as_ref().map(|t| (t.server_cert.as_path(), t.server_key.as_path())),
+    };
+    let hcl = server_hcl(cfg.flavor, cfg.storage(), &data, &listener);
     let config = dir.join("config.hcl");
     fs::write(&config, hcl).map_err(Error::io(format!("cannot write {}", config.display())))?;
 
@@ -210,15 +217,21 @@ fn tls_files(dir: &Path) -> Result<tls::TlsFiles> {
     tls::generate(&tls_dir, &["127.0.0.1", "localhost"])
 }
 
+/// Where a server listens and what it announces.
+pub struct Listener<'a> {
+    /// Address the listener binds: `127.0.0.1` for a local process, `0.0.0.0` in a pod.
+    pub bind: &'a str,
+    /// Host in `api_addr`.
+    pub advertise: &'a str,
+    pub api_port: u16,
+    pub cluster_port: u16,
+    /// Certificate and key files, or `None` for plain HTTP.
+    pub tls: Option<(&'a Path, &'a Path)>,
+}
+
 /// The server's configuration: server mode, the configured storage, one TCP listener.
-pub fn server_hcl(
-    flavor: Flavor,
-    storage: Storage,
-    data: &Path,
-    api_port: u16,
-    cluster_port: u16,
-    tls: Option<&tls::TlsFiles>,
-) -> String {
+pub fn server_hcl(flavor: Flavor, storage: Storage, data: &Path, listener: &Listener) -> String {
+    let Listener { bind, advertise, api_port, cluster_port, tls } = listener;
     let scheme = if tls.is_some() { "https" } else { "http" };
     let storage_block = match storage {
         // performance_multiplier = 1: the tightest raft timing, meant for one local node;
@@ -231,24 +244,18 @@ pub fn server_hcl(
         Storage::Inmem => "storage \"inmem\" {}".to_string(),
     };
     let tls_lines = match tls {
-        Some(t) => format!(
-            "  tls_cert_file = \"{}\"\n  tls_key_file = \"{}\"",
-            t.server_cert.display(),
-            t.server_key.display()
-        ),
+        Some((cert, key)) => {
+            format!("  tls_cert_file = \"{}\"\n  tls_key_file = \"{}\"", cert.display(), key.display())
+        }
         None => "  tls_disable = true".to_string(),
     };
     // mlock is a Vault setting OpenBao dropped; without it Vault needs IPC_LOCK.
-    let mlock = if flavor == Flavor::Vault {
-        "disable_mlock = true\n"
-    } else {
-        ""
-    };
+    let mlock = if flavor == Flavor::Vault { "disable_mlock = true\n" } else { "" };
     format!(
-        "ui = false\n{mlock}api_addr = \"{scheme}://127.0.0.1:{api_port}\"\n\
+        "ui = false\n{mlock}api_addr = \"{scheme}://{advertise}:{api_port}\"\n\
          cluster_addr = \"https://127.0.0.1:{cluster_port}\"\n\n{storage_block}\n\n\
-         listener \"tcp\" {{\n  address = \"127.0.0.1:{api_port}\"\n  \
-         cluster_address = \"127.0.0.1:{cluster_port}\"\n{tls_lines}\n}}\n"
+         listener \"tcp\" {{\n  address = \"{bind}:{api_port}\"\n  \
+         cluster_address = \"{bind}:{cluster_port}\"\n{tls_lines}\n}}\n"
     )
 }
 
@@ -336,9 +343,13 @@ pub async fn stop_detached(pid: u32, config: &Path) -> Result<()> {
 mod tests {
     use super::*;
 
+    fn local(tls: Option<(&'static Path, &'static Path)>) -> Listener<'static> {
+        Listener { bind: "127.0.0.1", advertise: "127.0.0.1", api_port: 8200, cluster_port: 8201, tls }
+    }
+
     #[test]
     fn openbao_config_is_server_mode_on_raft_with_tls_off() {
-        let hcl = server_hcl(Flavor::OpenBao, Storage::Raft, Path::new("/d"), 8200, 8201, None);
+        let hcl = server_hcl(Flavor::OpenBao, Storage::Raft, Path::new("/d"), &local(None));
         assert!(hcl.contains("storage \"raft\""), "{hcl}");
         assert!(hcl.contains("address = \"127.0.0.1:8200\""), "{hcl}");
         assert!(hcl.contains("tls_disable = true"), "{hcl}");
@@ -348,7 +359,7 @@ mod tests {
 
     #[test]
     fn vault_config_uses_the_articles_file_storage() {
-        let hcl = server_hcl(Flavor::Vault, Storage::File, Path::new("/d"), 8200, 8201, None);
+        let hcl = server_hcl(Flavor::Vault, Storage::File, Path::new("/d"), &local(None));
         assert!(hcl.contains("storage \"file\" {\n  path = \"/d\"\n}"), "{hcl}");
         assert!(hcl.contains("disable_mlock = true"), "{hcl}");
     }

@@ -1,0 +1,255 @@
+//! Vault in the vault cluster, as the article runs it: a StatefulSet in namespace `vault`
+//! (server mode, TLS with a CA the harness generates), initialised and unsealed by the harness,
+//! reachable from the host and the app cluster through a NodePort on the vault node; then the
+//! article's KV secret, read policy and kubernetes auth for the app cluster.
+
+use std::{
+    os::unix::fs::DirBuilderExt,
+    path::{Path, PathBuf},
+    time::Duration,
+};
+
+use base64::Engine;
+use k8s_openapi::api::core::v1::Secret;
+use kube::{
+    Api,
+    config::{KubeConfigOptions, Kubeconfig},
+};
+use reqwest::Method;
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use super::{
+    Endpoint, Vault,
+    server::{Listener, server_hcl},
+    tls,
+};
+use crate::{
+    Error, Result, apply,
+    cluster::Cluster,
+    config::{Config, Flavor},
+    fixtures,
+    secret::{ExposeSecret, InitKeys, SecretString, write_private_file},
+    step,
+    tier::vault::Runbook,
+    wait,
+};
+
+const SERVER_MANIFEST: &str = include_str!("../../../fixtures/vault/server.yaml");
+const VAULT_AUTH_MANIFEST: &str = include_str!("../../../fixtures/app/vault-auth.yaml");
+/// Scheduling, starting the container and opening the listener; seconds when the image is loaded.
+const SERVER_START_TIMEOUT: Duration = Duration::from_secs(180);
+/// The token controller fills a service-account-token Secret within seconds.
+const TOKEN_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// What `harness up` records about the cluster's Vault (no secrets: they are in `secrets.json`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ClusterVault {
+    pub flavor: Flavor,
+    /// From the host and from pods of both clusters (the vault node's kind-network address).
+    pub endpoint: Endpoint,
+    pub kubernetes_auth_mount: String,
+}
+
+/// `<state-dir>/vault-cluster`: state.json, secrets.json and token (0600), tls/.
+pub fn dir(state_dir: &Path) -> PathBuf {
+    state_dir.join("vault-cluster")
+}
+
+pub fn load(state_dir: &Path) -> Result<ClusterVault> {
+    let file = dir(state_dir).join("state.json");
+    let text = std::fs::read_to_string(&file)
+        .map_err(|_| Error::State(format!("no Vault in a cluster ({} missing); run `harness up`", file.display())))?;
+    serde_json::from_str(&text).map_err(|e| Error::State(format!("{} is damaged: {e}", file.display())))
+}
+
+/// A root-token connection to the cluster's Vault, for scenarios that change its configuration.
+pub fn root(state_dir: &Path) -> Result<Vault> {
+    let state = load(state_dir)?;
+    let keys = read_keys(&dir(state_dir))?;
+    Vault::connect(&state.endpoint, Some(&keys.root_token))
+}
+
+/// Deploys (or finds) Vault in `vault_cluster`, initialises and unseals it once, applies the
+/// article's setup, and configures kubernetes auth for `app`.
+pub async fn up(vault_cluster: &Cluster, app: &Cluster, cfg: &Config, state_dir: &Path) -> Result<ClusterVault> {
+    let dir = dir(state_dir);
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir.join("tls"))
+        .map_err(Error::io(format!("cannot create {}", dir.display())))?;
+    let endpoint = deploy(vault_cluster, cfg, &dir).await?;
+    let vault = Vault::connect(&endpoint, None)?;
+    let keys_file = dir.join("secrets.json");
+    let root = if keys_file.exists() {
+        let keys = read_keys(&dir)?;
+        if vault.status().await?.sealed {
+            step!("operator unseal with the stored keys");
+            vault.unseal(keys.unseal_keys.iter().take(cfg.vault.key_threshold.into())).await?;
+        }
+        vault.wait_active().await?;
+        vault.with_token(&keys.root_token)?
+    } else {
+        let runbook = Runbook::init_and_unseal(vault, cfg).await?;
+        let json = serde_json::to_vec_pretty(runbook.keys()).map_err(|e| Error::State(format!("keys: {e}")))?;
+        write_private_file(&keys_file, &json)?;
+        write_private_file(&dir.join("token"), runbook.keys().root_token.expose_secret().as_bytes())?;
+        runbook.put_article_secret().await?;
+        runbook.write_read_policy().await?;
+        Vault::connect(&endpoint, Some(&runbook.keys().root_token))?
+    };
+    configure_kubernetes_auth(&root, app, cfg).await?;
+    let state = ClusterVault { flavor: cfg.vault.flavor, endpoint, kubernetes_auth_mount: cfg.kubernetes_auth.mount.clone() };
+    let json = serde_json::to_vec_pretty(&state).map_err(|e| Error::State(format!("state: {e}")))?;
+    std::fs::write(dir.join("state.json"), json).map_err(Error::io("cannot write the cluster Vault state"))?;
+    Ok(state)
+}
+
+fn read_keys(dir: &Path) -> Result<InitKeys> {
+    let file = dir.join("secrets.json");
+    let bytes = std::fs::read(&file).map_err(Error::io(format!("cannot read {}", file.display())))?;
+    serde_json::from_slice(&bytes).map_err(|e| Error::State(format!("{} is damaged: {e}", file.display())))
+}
+
+/// The image the server (and every agent) runs; built locally, never pulled.
+pub fn image(flavor: Flavor) -> Result<String> {
+    match flavor {
+        Flavor::OpenBao => Ok(format!("harness.local/openbao:{}", fixtures::version("OPENBAO_VERSION"))),
+        Flavor::Vault => Err(Error::State(
+            "HashiCorp Vault in a cluster needs its image, which cannot be built offline; use the default flavor".into(),
+        )),
+    }
+}
+
+async fn deploy(cluster: &Cluster, cfg: &Config, dir: &Path) -> Result<Endpoint> {
+    let tls_dir = dir.join("tls");
+    let files = if tls_dir.join("ca.pem").exists() {
+        tls::TlsFiles {
+            ca_cert: tls_dir.join("ca.pem"),
+            server_cert: tls_dir.join("server.pem"),
+            server_key: tls_dir.join("server-key.pem"),
+        }
+    } else {
+        let names = ["vault", "vault.vault", "vault.vault.svc", "vault.vault.svc.cluster.local", "localhost", "127.0.0.1"];
+        let mut names: Vec<&str> = names.to_vec();
+        names.push(&cluster.node_address);
+        tls::generate(&tls_dir, &names)?
+    };
+    let read = |p: &Path| std::fs::read_to_string(p).map_err(Error::io(format!("cannot read {}", p.display())));
+    let listener = Listener {
+        bind: "0.0.0.0",
+        advertise: "vault.vault.svc",
+        api_port: 8200,
+        cluster_port: 8201,
+        tls: Some((Path::new("/vault/tls/tls.crt"), Path::new("/vault/tls/tls.key"))),
+    };
+    let hcl = server_hcl(cfg.vault.flavor, cfg.vault.storage(), Path::new("/vault/data"), &listener);
+    let indented: String = hcl.lines().map(|l| format!("    {l}\n")).collect();
+    let port = cfg.kubernetes_auth.vault_node_port.to_string();
+    let image = image(cfg.vault.flavor)?;
+    let manifest = apply::render(
+        SERVER_MANIFEST,
+        &[("IMAGE", &image), ("NODE_PORT", &port), ("CONFIG_HCL", indented.trim_end())],
+    )?;
+    step!("deploy {} ({image}) into cluster {}, namespace vault, NodePort {port}", cfg.vault.flavor, cluster.name);
+    let client = cluster.client().await?;
+    apply::apply(&client, &manifest).await?;
+    let tls_secret = json!({
+        "apiVersion": "v1", "kind": "Secret", "type": "kubernetes.io/tls",
+        "metadata": { "name": "vault-tls", "namespace": "vault" },
+        "stringData": {
+            "tls.crt": read(&files.server_cert)?, "tls.key": read(&files.server_key)?, "ca.crt": read(&files.ca_cert)?
+        }
+    });
+    apply::apply(&client, &tls_secret.to_string()).await?;
+
+    let endpoint = Endpoint { addr: format!("https://{}:{port}", cluster.node_address), ca_cert: Some(files.ca_cert) };
+    let probe = Vault::connect(&endpoint, None)?;
+    let what = format!("{} at {} to answer", cfg.vault.flavor, endpoint.addr);
+    wait::until(&what, SERVER_START_TIMEOUT, Duration::from_millis(500), || async {
+        Ok(probe.raw(Method::GET, "sys/seal-status", None).await.ok().map(drop))
+    })
+    .await?;
+    Ok(endpoint)
+}
+
+/// The article's kubernetes auth: reviewer token from the app cluster, its API as seen from the
+/// vault cluster, its CA, `disable_local_ca_jwt=true` (Vault runs in another cluster), and the role.
+async fn configure_kubernetes_auth(root: &Vault, app: &Cluster, cfg: &Config) -> Result<()> {
+    let auth = &cfg.kubernetes_auth;
+    let client = app.client().await?;
+    step!("in cluster {}: service account {}, its token Secret, system:auth-delegator", app.name, auth.reviewer_service_account);
+    apply::apply(&client, &apply::render(VAULT_AUTH_MANIFEST, &[("REVIEWER", &auth.reviewer_service_account)])?).await?;
+    let reviewer_jwt = service_account_token(&client, &format!("{}-token", auth.reviewer_service_account)).await?;
+
+    let mounts: serde_json::Value = root.raw(Method::GET, "sys/auth", None).await?.body()?;
+    if mounts.get(format!("{}/", auth.mount)).is_none() && mounts["data"].get(format!("{}/", auth.mount)).is_none() {
+        step!("auth enable -path={} kubernetes", auth.mount);
+        root.enable_auth(&auth.mount, "kubernetes", cfg.ttl.effective_max_ttl).await?;
+    }
+    step!("write auth/{}/config kubernetes_host={} disable_local_ca_jwt=true token_reviewer_jwt=…", auth.mount, app.internal_api);
+    let config = json!({
+        "kubernetes_host": app.internal_api,
+        "kubernetes_ca_cert": cluster_ca(app)?,
+        "token_reviewer_jwt": reviewer_jwt.expose_secret(),
+        "disable_local_ca_jwt": true,
+    });
+    root.raw(Method::POST, &format!("auth/{}/config", auth.mount), Some(config)).await?;
+    write_role(root, cfg, &auth.role, &auth.bound_service_accounts, &auth.bound_namespaces).await
+}
+
+/// `write auth/<mount>/role/<name> bound_service_account_names=… bound_service_account_namespaces=…
+/// policies=read-policy ttl=<role_ttl>`.
+pub async fn write_role(root: &Vault, cfg: &Config, name: &str, accounts: &[String], namespaces: &[String]) -> Result<()> {
+    step!(
+        "write auth/{}/role/{name} bound_service_account_names={} bound_service_account_namespaces={} policies={} ttl={}",
+        cfg.kubernetes_auth.mount,
+        accounts.join(","),
+        namespaces.join(","),
+        cfg.policy.name,
+        cfg.ttl.role_ttl
+    );
+    let role = json!({
+        "bound_service_account_names": accounts,
+        "bound_service_account_namespaces": namespaces,
+        "token_policies": [cfg.policy.name],
+        "ttl": cfg.ttl.role_ttl.to_string(),
+    });
+    root.raw(Method::POST, &format!("auth/{}/role/{name}", cfg.kubernetes_auth.mount), Some(role)).await.map(drop)
+}
+
+async fn service_account_token(client: &kube::Client, secret: &str) -> Result<SecretString> {
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), "default");
+    wait::until(&format!("the token controller to fill Secret {secret}"), TOKEN_TIMEOUT, Duration::from_millis(250), || async {
+        let current = secrets.get(secret).await.map_err(|e| Error::State(format!("reading Secret {secret}: {e}")))?;
+        let token = current.data.and_then(|d| d.get("token").cloned()).map(|t| t.0);
+        Ok(token.and_then(|t| String::from_utf8(t).ok()).map(SecretString::from))
+    })
+    .await
+}
+
+/// The PEM of the CA that signed the cluster's API server certificate, from its kubeconfig.
+pub fn cluster_ca(cluster: &Cluster) -> Result<String> {
+    let kubeconfig = Kubeconfig::read_from(&cluster.kubeconfig)
+        .map_err(|e| Error::State(format!("cannot read {}: {e}", cluster.kubeconfig.display())))?;
+    let options = KubeConfigOptions { context: Some(cluster.context.clone()), ..Default::default() };
+    let context_cluster = kubeconfig
+        .contexts
+        .iter()
+        .find(|c| Some(&c.name) == options.context.as_ref())
+        .and_then(|c| c.context.as_ref())
+        .map(|c| c.cluster.clone())
+        .unwrap_or_default();
+    let data = kubeconfig
+        .clusters
+        .iter()
+        .find(|c| c.name == context_cluster)
+        .and_then(|c| c.cluster.as_ref())
+        .and_then(|c| c.certificate_authority_data.clone())
+        .ok_or_else(|| Error::State(format!("kubeconfig of {} holds no CA", cluster.name)))?;
+    let pem = base64::engine::general_purpose::STANDARD
+        .decode(data.trim())
+        .map_err(|e| Error::State(format!("CA of {} is not base64: {e}", cluster.name)))?;
+    String::from_utf8(pem).map_err(|_| Error::State(format!("CA of {} is not PEM text", cluster.name)))
+}
