@@ -47,9 +47,16 @@ pub async fn apply(client: &kube::Client, yaml: &str) -> Result<()> {
 }
 
 async fn apply_object(client: &kube::Client, object: DynamicObject) -> Result<()> {
-    let types = object.types.clone().ok_or_else(|| Error::State("manifest object without apiVersion/kind".into()))?;
+    let types = object
+        .types
+        .clone()
+        .ok_or_else(|| Error::State("manifest object without apiVersion/kind".into()))?;
     let gvk = GroupVersionKind::try_from(&types).map_err(|e| Error::State(format!("bad apiVersion/kind: {e}")))?;
-    let name = object.metadata.name.clone().ok_or_else(|| Error::State(format!("{} without a name", gvk.kind)))?;
+    let name = object
+        .metadata
+        .name
+        .clone()
+        .ok_or_else(|| Error::State(format!("{} without a name", gvk.kind)))?;
     let shown = format!("{} {name}", gvk.kind);
     let (resource, capabilities) = discovery::pinned_kind(client, &gvk)
         .await
@@ -61,10 +68,14 @@ async fn apply_object(client: &kube::Client, object: DynamicObject) -> Result<()
         }
         Scope::Cluster => Api::all_with(client.clone(), &resource),
     };
-    api.patch(&name, &PatchParams::apply(FIELD_MANAGER).force(), &Patch::Apply(&object))
-        .await
-        .map(drop)
-        .map_err(|e| Error::State(format!("cannot apply {shown}: {e}")))
+    api.patch(
+        &name,
+        &PatchParams::apply(FIELD_MANAGER).force(),
+        &Patch::Apply(&object),
+    )
+    .await
+    .map(drop)
+    .map_err(|e| Error::State(format!("cannot apply {shown}: {e}")))
 }
 
 #[cfg(test)]
@@ -73,7 +84,10 @@ mod tests {
 
     #[test]
     fn renders_every_placeholder_or_refuses() {
-        assert_eq!(render("a: ${X}\nb: ${Y}", &[("X", "1"), ("Y", "2")]).unwrap(), "a: 1\nb: 2");
+        assert_eq!(
+            render("a: ${X}\nb: ${Y}", &[("X", "1"), ("Y", "2")]).unwrap(),
+            "a: 1\nb: 2"
+        );
         let err = render("a: ${X}\nb: ${MISSING}", &[("X", "1")]).unwrap_err();
         assert_eq!(err.to_string(), "manifest placeholder left unfilled: ${MISSING");
     }
@@ -82,7 +96,10 @@ mod tests {
     fn the_fixtures_parse_into_named_objects() {
         let template = include_str!("../../fixtures/app/vault-auth.yaml");
         let objects = parse(&render(template, &[("REVIEWER", "vault-auth")]).unwrap()).unwrap();
-        let kinds: Vec<_> = objects.iter().map(|o| o.types.as_ref().unwrap().kind.as_str()).collect();
+        let kinds: Vec<_> = objects
+            .iter()
+            .map(|o| o.types.as_ref().unwrap().kind.as_str())
+            .collect();
         assert_eq!(kinds, ["ServiceAccount", "Secret", "ClusterRoleBinding"]);
         assert!(objects.iter().all(|o| o.metadata.name.is_some()));
     }

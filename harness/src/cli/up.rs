@@ -67,8 +67,15 @@ pub async fn up(args: UpArgs, cfg: Config, state_dir: &Path) -> Result<ExitCode>
             c.kubeconfig.display()
         );
     }
-    println!("{} is up at {} (eval \"$(harness vault env)\" for the stock CLI)", vault.flavor, vault.endpoint.addr);
-    println!("up in {:.0} s (node image: {})", started.elapsed().as_secs_f64(), images.node_image());
+    println!(
+        "{} is up at {} (eval \"$(harness vault env)\" for the stock CLI)",
+        vault.flavor, vault.endpoint.addr
+    );
+    println!(
+        "up in {:.0} s (node image: {})",
+        started.elapsed().as_secs_f64(),
+        images.node_image()
+    );
     Ok(ExitCode::SUCCESS)
 }
 
@@ -78,7 +85,12 @@ async fn bring_up(kind: &Kind, cfg: &Config, state_dir: &Path) -> Result<(Vec<Cl
     let file = cluster::dir(state_dir).join("clusters.json");
     let json = serde_json::to_vec_pretty(&clusters).map_err(|e| Error::State(format!("cannot encode state: {e}")))?;
     std::fs::write(&file, json).map_err(Error::io(format!("cannot write {}", file.display())))?;
-    let by_role = |role| clusters.iter().find(|c| c.role == role).expect("up returns every requested role");
+    let by_role = |role| {
+        clusters
+            .iter()
+            .find(|c| c.role == role)
+            .expect("up returns every requested role")
+    };
     let vault = in_cluster::up(by_role(Role::Vault), by_role(Role::App), cfg, state_dir).await?;
     Ok((clusters, vault))
 }

@@ -13,7 +13,6 @@ use k8s_openapi::api::{
 use kube::{
     Api,
     api::{Patch, PatchParams},
-    runtime::wait::await_condition,
 };
 use serde_json::json;
 use tokio::process::Command;
@@ -286,17 +285,23 @@ async fn node_address(name: &str, log: &Path) -> Result<String> {
 
 async fn wait_node_ready(client: &kube::Client, node: &str) -> Result<()> {
     let nodes: Api<Node> = Api::all(client.clone());
-    let ready = |n: Option<&Node>| {
-        n.and_then(|n| n.status.as_ref())
-            .and_then(|s| s.conditions.as_ref())
-            .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"))
-    };
-    wait::within(&format!("node {node} to be Ready"), NODE_READY_TIMEOUT, async {
-        await_condition(nodes, node, ready)
-            .await
-            .map(drop)
-            .map_err(|e| Error::State(format!("watching node {node}: {e}")))
-    })
+    // Polled rather than watched: right after a (re)start the API server refuses connections for
+    // a while, which is "not ready yet", not a failure.
+    wait::until(
+        &format!("node {node} to be Ready"),
+        NODE_READY_TIMEOUT,
+        Duration::from_secs(1),
+        || async {
+            let ready = nodes
+                .get(node)
+                .await
+                .ok()
+                .and_then(|n| n.status)
+                .and_then(|s| s.conditions)
+                .is_some_and(|cs| cs.iter().any(|c| c.type_ == "Ready" && c.status == "True"));
+            Ok(ready.then_some(()))
+        },
+    )
     .await
 }
 

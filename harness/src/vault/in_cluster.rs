@@ -58,8 +58,12 @@ pub fn dir(state_dir: &Path) -> PathBuf {
 
 pub fn load(state_dir: &Path) -> Result<ClusterVault> {
     let file = dir(state_dir).join("state.json");
-    let text = std::fs::read_to_string(&file)
-        .map_err(|_| Error::State(format!("no Vault in a cluster ({} missing); run `harness up`", file.display())))?;
+    let text = std::fs::read_to_string(&file).map_err(|_| {
+        Error::State(format!(
+            "no Vault in a cluster ({} missing); run `harness up`",
+            file.display()
+        ))
+    })?;
     serde_json::from_str(&text).map_err(|e| Error::State(format!("{} is damaged: {e}", file.display())))
 }
 
@@ -86,7 +90,9 @@ pub async fn up(vault_cluster: &Cluster, app: &Cluster, cfg: &Config, state_dir:
         let keys = read_keys(&dir)?;
         if vault.status().await?.sealed {
             step!("operator unseal with the stored keys");
-            vault.unseal(keys.unseal_keys.iter().take(cfg.vault.key_threshold.into())).await?;
+            vault
+                .unseal(keys.unseal_keys.iter().take(cfg.vault.key_threshold.into()))
+                .await?;
         }
         vault.wait_active().await?;
         vault.with_token(&keys.root_token)?
@@ -100,7 +106,11 @@ pub async fn up(vault_cluster: &Cluster, app: &Cluster, cfg: &Config, state_dir:
         Vault::connect(&endpoint, Some(&runbook.keys().root_token))?
     };
     configure_kubernetes_auth(&root, app, cfg).await?;
-    let state = ClusterVault { flavor: cfg.vault.flavor, endpoint, kubernetes_auth_mount: cfg.kubernetes_auth.mount.clone() };
+    let state = ClusterVault {
+        flavor: cfg.vault.flavor,
+        endpoint,
+        kubernetes_auth_mount: cfg.kubernetes_auth.mount.clone(),
+    };
     let json = serde_json::to_vec_pretty(&state).map_err(|e| Error::State(format!("state: {e}")))?;
     std::fs::write(dir.join("state.json"), json).map_err(Error::io("cannot write the cluster Vault state"))?;
     Ok(state)
@@ -115,9 +125,13 @@ fn read_keys(dir: &Path) -> Result<InitKeys> {
 /// The image the server (and every agent) runs; built locally, never pulled.
 pub fn image(flavor: Flavor) -> Result<String> {
     match flavor {
-        Flavor::OpenBao => Ok(format!("harness.local/openbao:{}", fixtures::version("OPENBAO_VERSION"))),
+        Flavor::OpenBao => Ok(format!(
+            "harness.local/openbao:{}",
+            fixtures::version("OPENBAO_VERSION")
+        )),
         Flavor::Vault => Err(Error::State(
-            "HashiCorp Vault in a cluster needs its image, which cannot be built offline; use the default flavor".into(),
+            "HashiCorp Vault in a cluster needs its image, which cannot be built offline; use the default flavor"
+                .into(),
         )),
     }
 }
@@ -131,7 +145,14 @@ async fn deploy(cluster: &Cluster, cfg: &Config, dir: &Path) -> Result<Endpoint>
             server_key: tls_dir.join("server-key.pem"),
         }
     } else {
-        let names = ["vault", "vault.vault", "vault.vault.svc", "vault.vault.svc.cluster.local", "localhost", "127.0.0.1"];
+        let names = [
+            "vault",
+            "vault.vault",
+            "vault.vault.svc",
+            "vault.vault.svc.cluster.local",
+            "localhost",
+            "127.0.0.1",
+        ];
         let mut names: Vec<&str> = names.to_vec();
         names.push(&cluster.node_address);
         tls::generate(&tls_dir, &names)?
@@ -144,15 +165,28 @@ async fn deploy(cluster: &Cluster, cfg: &Config, dir: &Path) -> Result<Endpoint>
         cluster_port: 8201,
         tls: Some((Path::new("/vault/tls/tls.crt"), Path::new("/vault/tls/tls.key"))),
     };
-    let hcl = server_hcl(cfg.vault.flavor, cfg.vault.storage(), Path::new("/vault/data"), &listener);
+    let hcl = server_hcl(
+        cfg.vault.flavor,
+        cfg.vault.storage(),
+        Path::new("/vault/data"),
+        &listener,
+    );
     let indented: String = hcl.lines().map(|l| format!("    {l}\n")).collect();
     let port = cfg.kubernetes_auth.vault_node_port.to_string();
     let image = image(cfg.vault.flavor)?;
     let manifest = apply::render(
         SERVER_MANIFEST,
-        &[("IMAGE", &image), ("NODE_PORT", &port), ("CONFIG_HCL", indented.trim_end())],
+        &[
+            ("IMAGE", &image),
+            ("NODE_PORT", &port),
+            ("CONFIG_HCL", indented.trim_end()),
+        ],
     )?;
-    step!("deploy {} ({image}) into cluster {}, namespace vault, NodePort {port}", cfg.vault.flavor, cluster.name);
+    step!(
+        "deploy {} ({image}) into cluster {}, namespace vault, NodePort {port}",
+        cfg.vault.flavor,
+        cluster.name
+    );
     let client = cluster.client().await?;
     apply::apply(&client, &manifest).await?;
     let tls_secret = json!({
@@ -164,7 +198,10 @@ async fn deploy(cluster: &Cluster, cfg: &Config, dir: &Path) -> Result<Endpoint>
     });
     apply::apply(&client, &tls_secret.to_string()).await?;
 
-    let endpoint = Endpoint { addr: format!("https://{}:{port}", cluster.node_address), ca_cert: Some(files.ca_cert) };
+    let endpoint = Endpoint {
+        addr: format!("https://{}:{port}", cluster.node_address),
+        ca_cert: Some(files.ca_cert),
+    };
     let probe = Vault::connect(&endpoint, None)?;
     let what = format!("{} at {} to answer", cfg.vault.flavor, endpoint.addr);
     wait::until(&what, SERVER_START_TIMEOUT, Duration::from_millis(500), || async {
@@ -179,29 +216,56 @@ async fn deploy(cluster: &Cluster, cfg: &Config, dir: &Path) -> Result<Endpoint>
 async fn configure_kubernetes_auth(root: &Vault, app: &Cluster, cfg: &Config) -> Result<()> {
     let auth = &cfg.kubernetes_auth;
     let client = app.client().await?;
-    step!("in cluster {}: service account {}, its token Secret, system:auth-delegator", app.name, auth.reviewer_service_account);
-    apply::apply(&client, &apply::render(VAULT_AUTH_MANIFEST, &[("REVIEWER", &auth.reviewer_service_account)])?).await?;
+    step!(
+        "in cluster {}: service account {}, its token Secret, system:auth-delegator",
+        app.name,
+        auth.reviewer_service_account
+    );
+    apply::apply(
+        &client,
+        &apply::render(VAULT_AUTH_MANIFEST, &[("REVIEWER", &auth.reviewer_service_account)])?,
+    )
+    .await?;
     let reviewer_jwt = service_account_token(&client, &format!("{}-token", auth.reviewer_service_account)).await?;
 
     let mounts: serde_json::Value = root.raw(Method::GET, "sys/auth", None).await?.body()?;
     if mounts.get(format!("{}/", auth.mount)).is_none() && mounts["data"].get(format!("{}/", auth.mount)).is_none() {
         step!("auth enable -path={} kubernetes", auth.mount);
-        root.enable_auth(&auth.mount, "kubernetes", cfg.ttl.effective_max_ttl).await?;
+        root.enable_auth(&auth.mount, "kubernetes", cfg.ttl.effective_max_ttl)
+            .await?;
     }
-    step!("write auth/{}/config kubernetes_host={} disable_local_ca_jwt=true token_reviewer_jwt=…", auth.mount, app.internal_api);
+    step!(
+        "write auth/{}/config kubernetes_host={} disable_local_ca_jwt=true token_reviewer_jwt=…",
+        auth.mount,
+        app.internal_api
+    );
     let config = json!({
         "kubernetes_host": app.internal_api,
         "kubernetes_ca_cert": cluster_ca(app)?,
         "token_reviewer_jwt": reviewer_jwt.expose_secret(),
         "disable_local_ca_jwt": true,
     });
-    root.raw(Method::POST, &format!("auth/{}/config", auth.mount), Some(config)).await?;
-    write_role(root, cfg, &auth.role, &auth.bound_service_accounts, &auth.bound_namespaces).await
+    root.raw(Method::POST, &format!("auth/{}/config", auth.mount), Some(config))
+        .await?;
+    write_role(
+        root,
+        cfg,
+        &auth.role,
+        &auth.bound_service_accounts,
+        &auth.bound_namespaces,
+    )
+    .await
 }
 
 /// `write auth/<mount>/role/<name> bound_service_account_names=… bound_service_account_namespaces=…
 /// policies=read-policy ttl=<role_ttl>`.
-pub async fn write_role(root: &Vault, cfg: &Config, name: &str, accounts: &[String], namespaces: &[String]) -> Result<()> {
+pub async fn write_role(
+    root: &Vault,
+    cfg: &Config,
+    name: &str,
+    accounts: &[String],
+    namespaces: &[String],
+) -> Result<()> {
     step!(
         "write auth/{}/role/{name} bound_service_account_names={} bound_service_account_namespaces={} policies={} ttl={}",
         cfg.kubernetes_auth.mount,
@@ -216,16 +280,30 @@ pub async fn write_role(root: &Vault, cfg: &Config, name: &str, accounts: &[Stri
         "token_policies": [cfg.policy.name],
         "ttl": cfg.ttl.role_ttl.to_string(),
     });
-    root.raw(Method::POST, &format!("auth/{}/role/{name}", cfg.kubernetes_auth.mount), Some(role)).await.map(drop)
+    root.raw(
+        Method::POST,
+        &format!("auth/{}/role/{name}", cfg.kubernetes_auth.mount),
+        Some(role),
+    )
+    .await
+    .map(drop)
 }
 
 async fn service_account_token(client: &kube::Client, secret: &str) -> Result<SecretString> {
     let secrets: Api<Secret> = Api::namespaced(client.clone(), "default");
-    wait::until(&format!("the token controller to fill Secret {secret}"), TOKEN_TIMEOUT, Duration::from_millis(250), || async {
-        let current = secrets.get(secret).await.map_err(|e| Error::State(format!("reading Secret {secret}: {e}")))?;
-        let token = current.data.and_then(|d| d.get("token").cloned()).map(|t| t.0);
-        Ok(token.and_then(|t| String::from_utf8(t).ok()).map(SecretString::from))
-    })
+    wait::until(
+        &format!("the token controller to fill Secret {secret}"),
+        TOKEN_TIMEOUT,
+        Duration::from_millis(250),
+        || async {
+            let current = secrets
+                .get(secret)
+                .await
+                .map_err(|e| Error::State(format!("reading Secret {secret}: {e}")))?;
+            let token = current.data.and_then(|d| d.get("token").cloned()).map(|t| t.0);
+            Ok(token.and_then(|t| String::from_utf8(t).ok()).map(SecretString::from))
+        },
+    )
     .await
 }
 
@@ -233,7 +311,10 @@ async fn service_account_token(client: &kube::Client, secret: &str) -> Result<Se
 pub fn cluster_ca(cluster: &Cluster) -> Result<String> {
     let kubeconfig = Kubeconfig::read_from(&cluster.kubeconfig)
         .map_err(|e| Error::State(format!("cannot read {}: {e}", cluster.kubeconfig.display())))?;
-    let options = KubeConfigOptions { context: Some(cluster.context.clone()), ..Default::default() };
+    let options = KubeConfigOptions {
+        context: Some(cluster.context.clone()),
+        ..Default::default()
+    };
     let context_cluster = kubeconfig
         .contexts
         .iter()

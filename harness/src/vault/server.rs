@@ -231,7 +231,13 @@ pub struct Listener<'a> {
 
 /// The server's configuration: server mode, the configured storage, one TCP listener.
 pub fn server_hcl(flavor: Flavor, storage: Storage, data: &Path, listener: &Listener) -> String {
-    let Listener { bind, advertise, api_port, cluster_port, tls } = listener;
+    let Listener {
+        bind,
+        advertise,
+        api_port,
+        cluster_port,
+        tls,
+    } = listener;
     let scheme = if tls.is_some() { "https" } else { "http" };
     let storage_block = match storage {
         // performance_multiplier = 1: the tightest raft timing, meant for one local node;
@@ -245,12 +251,20 @@ pub fn server_hcl(flavor: Flavor, storage: Storage, data: &Path, listener: &List
     };
     let tls_lines = match tls {
         Some((cert, key)) => {
-            format!("  tls_cert_file = \"{}\"\n  tls_key_file = \"{}\"", cert.display(), key.display())
+            format!(
+                "  tls_cert_file = \"{}\"\n  tls_key_file = \"{}\"",
+                cert.display(),
+                key.display()
+            )
         }
         None => "  tls_disable = true".to_string(),
     };
     // mlock is a Vault setting OpenBao dropped; without it Vault needs IPC_LOCK.
-    let mlock = if flavor == Flavor::Vault { "disable_mlock = true\n" } else { "" };
+    let mlock = if flavor == Flavor::Vault {
+        "disable_mlock = true\n"
+    } else {
+        ""
+    };
     format!(
         "ui = false\n{mlock}api_addr = \"{scheme}://{advertise}:{api_port}\"\n\
          cluster_addr = \"https://127.0.0.1:{cluster_port}\"\n\n{storage_block}\n\n\
@@ -344,7 +358,13 @@ mod tests {
     use super::*;
 
     fn local(tls: Option<(&'static Path, &'static Path)>) -> Listener<'static> {
-        Listener { bind: "127.0.0.1", advertise: "127.0.0.1", api_port: 8200, cluster_port: 8201, tls }
+        Listener {
+            bind: "127.0.0.1",
+            advertise: "127.0.0.1",
+            api_port: 8200,
+            cluster_port: 8201,
+            tls,
+        }
     }
 
     #[test]
