@@ -31,6 +31,14 @@ pub fn state_dir() -> PathBuf {
         .unwrap_or_else(|| fixtures::repo_root().join(".harness"))
 }
 
+/// The config scenarios read: `$HARNESS_CONFIG`, else `harness.toml` at the root of the checkout
+/// when present (the file `harness up` run from the checkout read), else the defaults.
+pub fn config_file() -> Option<PathBuf> {
+    env::var_os("HARNESS_CONFIG")
+        .map(PathBuf::from)
+        .or_else(|| Some(fixtures::repo_root().join(crate::config::DEFAULT_FILE)).filter(|p| p.exists()))
+}
+
 /// The pinned OpenBao binary that `scripts/install-bao.sh` puts in the cache.
 pub fn pinned_bao() -> PathBuf {
     cache_dir()

@@ -41,15 +41,18 @@ impl TestNamespace {
 
     /// Runs `command` in `image` (never pulled) to completion; returns its phase and logs.
     pub async fn run(&self, pod: &str, image: &str, command: &[&str]) -> Result<PodOutcome> {
+        let spec = json!({
+            "restartPolicy": "Never",
+            "containers": [{ "name": "main", "image": image, "imagePullPolicy": "Never", "command": command }]
+        });
+        self.run_spec(pod, spec).await
+    }
+
+    /// Runs a pod with the given spec (restartPolicy Never) to completion; returns phase and logs.
+    pub async fn run_spec(&self, pod: &str, spec: serde_json::Value) -> Result<PodOutcome> {
         let pods: Api<Pod> = Api::namespaced(self.client.clone(), &self.name);
-        let manifest: Pod = serde_json::from_value(json!({
-            "metadata": { "name": pod },
-            "spec": {
-                "restartPolicy": "Never",
-                "containers": [{ "name": "main", "image": image, "imagePullPolicy": "Never", "command": command }]
-            }
-        }))
-        .map_err(|e| Error::State(format!("pod manifest: {e}")))?;
+        let manifest: Pod = serde_json::from_value(json!({ "metadata": { "name": pod }, "spec": spec }))
+            .map_err(|e| Error::State(format!("pod manifest: {e}")))?;
         pods.create(&PostParams::default(), &manifest)
             .await
             .map_err(|e| Error::State(format!("cannot create pod {}/{pod}: {e}", self.name)))?;
@@ -89,6 +92,10 @@ impl TestNamespace {
                 )
             })
             .collect()
+    }
+
+    pub fn client(&self) -> &kube::Client {
+        &self.client
     }
 
     pub async fn delete(self) -> Result<()> {

@@ -134,21 +134,7 @@ impl<'c> Runbook<'c> {
         step!("token create -policy={} -no-default-policy", self.cfg.policy.name);
         let token = self.root.create_token(&[&self.cfg.policy.name]).await?;
         let reader = self.root.with_token(&token)?;
-        let inside = reader.kv(&kv.mount, kv.version);
-        let outside = reader.kv(&kv.outside_mount, kv.version);
-        step!(
-            "as that token: kv get, kv list, kv put, kv delete on {}; kv get, kv put on {}",
-            kv.mount,
-            kv.outside_mount
-        );
-        Ok(PolicyProbe {
-            read: inside.get(&kv.secret).await,
-            list: inside.list().await,
-            write: inside.put(&kv.secret, &kv.data).await,
-            delete: inside.delete(&kv.secret).await,
-            outside_read: outside.get(&kv.secret).await,
-            outside_write: outside.put(&kv.secret, &kv.data).await,
-        })
+        Ok(probe(&reader, self.cfg).await)
     }
 
     /// Enables the TTL auth mount with the configured effective max and a user whose role asks
@@ -210,6 +196,27 @@ impl<'c> Runbook<'c> {
                 json!({ "password": password.expose_secret() }),
             )
             .await
+    }
+}
+
+/// Tries, as `reader`, what the read policy allows (kv get, kv list on the KV mount) and what it
+/// must deny (kv put, kv delete there; kv get, kv put on the outside mount).
+pub async fn probe(reader: &Vault, cfg: &Config) -> PolicyProbe {
+    let kv = &cfg.kv;
+    let inside = reader.kv(&kv.mount, kv.version);
+    let outside = reader.kv(&kv.outside_mount, kv.version);
+    step!(
+        "as the reader: kv get, kv list, kv put, kv delete on {}; kv get, kv put on {}",
+        kv.mount,
+        kv.outside_mount
+    );
+    PolicyProbe {
+        read: inside.get(&kv.secret).await,
+        list: inside.list().await,
+        write: inside.put(&kv.secret, &kv.data).await,
+        delete: inside.delete(&kv.secret).await,
+        outside_read: outside.get(&kv.secret).await,
+        outside_write: outside.put(&kv.secret, &kv.data).await,
     }
 }
 

@@ -226,17 +226,42 @@ async fn configure_kubernetes_auth(root: &Vault, app: &Cluster, cfg: &Config) ->
         &apply::render(VAULT_AUTH_MANIFEST, &[("REVIEWER", &auth.reviewer_service_account)])?,
     )
     .await?;
-    let reviewer_jwt = service_account_token(&client, &format!("{}-token", auth.reviewer_service_account)).await?;
+    let reviewer_jwt = reviewer_token(app, cfg).await?;
+    configure_mount(root, app, &auth.mount, cfg.ttl.effective_max_ttl, &reviewer_jwt).await?;
+    write_role(
+        root,
+        cfg,
+        &auth.mount,
+        &auth.role,
+        cfg.ttl.role_ttl,
+        &auth.bound_service_accounts,
+        &auth.bound_namespaces,
+    )
+    .await
+}
 
+/// The long-lived reviewer token of the app cluster (the article's vault-auth Secret).
+pub async fn reviewer_token(app: &Cluster, cfg: &Config) -> Result<SecretString> {
+    let secret = format!("{}-token", cfg.kubernetes_auth.reviewer_service_account);
+    service_account_token(&app.client().await?, &secret).await
+}
+
+/// Enables a kubernetes auth mount (when missing) capped at `max_lease_ttl`, pointed at `app`.
+pub async fn configure_mount(
+    root: &Vault,
+    app: &Cluster,
+    mount: &str,
+    max_lease_ttl: crate::duration::Ttl,
+    reviewer_jwt: &SecretString,
+) -> Result<()> {
     let mounts: serde_json::Value = root.raw(Method::GET, "sys/auth", None).await?.body()?;
-    if mounts.get(format!("{}/", auth.mount)).is_none() && mounts["data"].get(format!("{}/", auth.mount)).is_none() {
-        step!("auth enable -path={} kubernetes", auth.mount);
-        root.enable_auth(&auth.mount, "kubernetes", cfg.ttl.effective_max_ttl)
-            .await?;
+    let key = format!("{mount}/");
+    if mounts.get(&key).is_none() && mounts["data"].get(&key).is_none() {
+        step!("auth enable -path={mount} -max-lease-ttl={max_lease_ttl} kubernetes");
+        root.enable_auth(mount, "kubernetes", max_lease_ttl).await?;
     }
     step!(
-        "write auth/{}/config kubernetes_host={} disable_local_ca_jwt=true token_reviewer_jwt=…",
-        auth.mount,
+        "write auth/{mount}/config kubernetes_host={} disable_local_ca_jwt=true token_reviewer_jwt=…",
         app.internal_api
     );
     let config = json!({
@@ -245,48 +270,37 @@ async fn configure_kubernetes_auth(root: &Vault, app: &Cluster, cfg: &Config) ->
         "token_reviewer_jwt": reviewer_jwt.expose_secret(),
         "disable_local_ca_jwt": true,
     });
-    root.raw(Method::POST, &format!("auth/{}/config", auth.mount), Some(config))
-        .await?;
-    write_role(
-        root,
-        cfg,
-        &auth.role,
-        &auth.bound_service_accounts,
-        &auth.bound_namespaces,
-    )
-    .await
+    root.raw(Method::POST, &format!("auth/{mount}/config"), Some(config))
+        .await
+        .map(drop)
 }
 
 /// `write auth/<mount>/role/<name> bound_service_account_names=… bound_service_account_namespaces=…
-/// policies=read-policy ttl=<role_ttl>`.
+/// policies=<read policy> ttl=<ttl>`.
 pub async fn write_role(
     root: &Vault,
     cfg: &Config,
+    mount: &str,
     name: &str,
+    ttl: crate::duration::Ttl,
     accounts: &[String],
     namespaces: &[String],
 ) -> Result<()> {
     step!(
-        "write auth/{}/role/{name} bound_service_account_names={} bound_service_account_namespaces={} policies={} ttl={}",
-        cfg.kubernetes_auth.mount,
+        "write auth/{mount}/role/{name} bound_service_account_names={} bound_service_account_namespaces={} policies={} ttl={ttl}",
         accounts.join(","),
         namespaces.join(","),
         cfg.policy.name,
-        cfg.ttl.role_ttl
     );
     let role = json!({
         "bound_service_account_names": accounts,
         "bound_service_account_namespaces": namespaces,
         "token_policies": [cfg.policy.name],
-        "ttl": cfg.ttl.role_ttl.to_string(),
+        "ttl": ttl.to_string(),
     });
-    root.raw(
-        Method::POST,
-        &format!("auth/{}/role/{name}", cfg.kubernetes_auth.mount),
-        Some(role),
-    )
-    .await
-    .map(drop)
+    root.raw(Method::POST, &format!("auth/{mount}/role/{name}"), Some(role))
+        .await
+        .map(drop)
 }
 
 async fn service_account_token(client: &kube::Client, secret: &str) -> Result<SecretString> {
