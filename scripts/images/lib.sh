@@ -13,9 +13,10 @@ HARNESS_CACHE=${HARNESS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/vault-k8s-harness
 IMAGES_CACHE=$HARNESS_CACHE/images
 export CGO_ENABLED=0 GOFLAGS=-buildvcs=false GOTOOLCHAIN=local
 
-# Pins shared by several scripts. Each is also pinned in its tools/<x>/go.mod.
-KUBE_VERSION=v1.34.4      # tools/kubernetes
-KIND_VERSION=v0.30.0      # tools/kind
+# Pins the harness shares (KUBE_VERSION, KIND_VERSION, OPENBAO_VERSION, ...): one file for both.
+# shellcheck source=../../fixtures/versions.env
+source "$REPO_ROOT/fixtures/versions.env"
+# Pins only the image scripts use. Each Go one is also pinned in its tools/<x>/go.mod.
 ETCD_VERSION=v3.6.5       # tools/etcd; kubeadm v1.34.4 lists etcd:3.6.5-0
 ETCD_IMAGE_TAG=3.6.5-0
 COREDNS_VERSION=v1.12.1   # tools/coredns; kubeadm v1.34.4 lists coredns/coredns:v1.12.1

@@ -20,7 +20,7 @@ set -euo pipefail
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
 
 here=$(dirname "${BASH_SOURCE[0]}")
-for dep in node-base kubernetes etcd coredns pause crictl; do
+for dep in node-base kubernetes etcd coredns pause crictl debian-base openbao; do
   "$here/$dep.sh" || { printf 'kind-node: FAILED: dependency %s.sh\n' "$dep" >&2; exit 1; }
 done
 
@@ -33,8 +33,12 @@ tars=(
   "$IMAGES_CACHE/etcd-$ETCD_VERSION/registry.k8s.io_etcd_$ETCD_IMAGE_TAG.tar"
   "$IMAGES_CACHE/coredns-$COREDNS_VERSION/registry.k8s.io_coredns_coredns_$COREDNS_VERSION.tar"
   "$IMAGES_CACHE/pause-$PAUSE_TAG/registry.k8s.io_pause_$PAUSE_TAG.tar"
+  # The harness's own images (consumer pods, OpenBao server and agents), preloaded so that
+  # `harness up` has nothing to load.
+  "$IMAGES_CACHE/debian-minbase-$DEBIAN_SUITE/${LOCAL_REPO}_debian-minbase_$DEBIAN_SUITE.tar"
+  "$IMAGES_CACHE/openbao-$OPENBAO_VERSION/${LOCAL_REPO}_openbao_$OPENBAO_VERSION.tar"
 )
-inputs=$(cat "$IMAGES_CACHE"/{kind-base-"$KIND_VERSION",kubernetes-"$V",etcd-"$ETCD_VERSION",coredns-"$COREDNS_VERSION",pause-"$PAUSE_TAG",crictl-"$CRICTL_VERSION"}/done | sha256sum | cut -c1-16)
+inputs=$(cat "$IMAGES_CACHE"/{kind-base-"$KIND_VERSION",kubernetes-"$V",etcd-"$ETCD_VERSION",coredns-"$COREDNS_VERSION",pause-"$PAUSE_TAG",crictl-"$CRICTL_VERSION",debian-minbase-"$DEBIAN_SUITE",openbao-"$OPENBAO_VERSION"}/done | sha256sum | cut -c1-16)
 component_init kind-node "$V" "inputs=$inputs recipe=$(recipe_hash "${BASH_SOURCE[0]}")"
 is_done "$TAG" && exit 0
 

@@ -9,8 +9,6 @@
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
-# shellcheck source=../../fixtures/versions.env
-source "$REPO_ROOT/fixtures/versions.env"
 
 TAG=$LOCAL_REPO/openbao:$OPENBAO_VERSION
 component_init openbao "$OPENBAO_VERSION" "wheel=$OPENBAO_WHEEL_SHA256 base=$LOCAL_REPO/debian-minbase:$DEBIAN_SUITE"

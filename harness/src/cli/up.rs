@@ -7,7 +7,7 @@ use crate::{
     Error, Result,
     cluster::{
         self, Cluster, Role, Substrate,
-        kind::{ImageSource, Kind},
+        kind::{self, ImageSource, Kind},
     },
     config::Config,
     vault::in_cluster::{self, ClusterVault},
@@ -91,7 +91,10 @@ async fn bring_up(kind: &Kind, cfg: &Config, state_dir: &Path) -> Result<(Vec<Cl
             .find(|c| c.role == role)
             .expect("up returns every requested role")
     };
-    let vault = in_cluster::up(by_role(Role::Vault), by_role(Role::App), cfg, state_dir).await?;
+    // CoreDNS restarts without its upstream while Vault starts: neither needs the other.
+    let dns = futures::future::try_join_all(clusters.iter().map(kind::isolate_dns));
+    let vault = in_cluster::up(by_role(Role::Vault), by_role(Role::App), cfg, state_dir);
+    let (_, vault) = tokio::try_join!(dns, vault)?;
     Ok((clusters, vault))
 }
 

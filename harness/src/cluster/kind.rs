@@ -179,7 +179,6 @@ impl Kind {
         };
         let client = cluster.client().await?;
         wait_node_ready(&client, &format!("{name}-control-plane")).await?;
-        drop_dns_upstream(&client, name).await?;
         for image in local_images() {
             step!("kind load docker-image {image} --name {name}");
             let mut load = self.kind();
@@ -208,7 +207,7 @@ impl Kind {
             )
             .await?;
         }
-        Ok(())
+        remove_idle_kind_network(&self.log("network")).await
     }
 }
 
@@ -240,6 +239,23 @@ impl Substrate for Kind {
         }
         Ok(())
     }
+}
+
+/// kind creates the `kind` Docker network and never removes it; `down` does, once no container
+/// (ours or anyone's) is attached to it any more.
+async fn remove_idle_kind_network(log: &Path) -> Result<()> {
+    let mut inspect = Command::new("docker");
+    inspect.args(["network", "inspect", "kind", "--format", "{{len .Containers}}"]);
+    let Ok(attached) = run_logged("docker network inspect kind", &mut inspect, log, SHORT_COMMAND).await else {
+        return Ok(()); // no such network
+    };
+    if attached.trim() == "0" {
+        step!("docker network rm kind");
+        let mut remove = Command::new("docker");
+        remove.args(["network", "rm", "kind"]);
+        run_logged("docker network rm kind", &mut remove, log, SHORT_COMMAND).await?;
+    }
+    Ok(())
 }
 
 /// The built kind CLI in the cache, else `kind` on PATH.
@@ -306,6 +322,11 @@ async fn wait_node_ready(client: &kube::Client, node: &str) -> Result<()> {
 }
 
 /// Removes CoreDNS's upstream forwarder and waits for CoreDNS to run with it.
+pub async fn isolate_dns(cluster: &Cluster) -> Result<()> {
+    let client = cluster.client().await?;
+    drop_dns_upstream(&client, &cluster.name).await
+}
+
 async fn drop_dns_upstream(client: &kube::Client, cluster: &str) -> Result<()> {
     let kube_error = |what: &str| {
         let what = format!("{what} in cluster {cluster}");
