@@ -1,10 +1,33 @@
 #!/usr/bin/env bash
 # The test command: installs what the tests need on a fresh Debian machine (cargo-nextest, the
-# pinned OpenBao binary), then runs every test that needs no cluster with the `ci` profile.
-# Extra arguments go to cargo nextest (for example: -E 'binary(vault_tier)').
+# pinned OpenBao binary), runs every test that needs no cluster, then the cluster scenarios.
+# The e2e profile's setup script (scripts/e2e-up.sh) starts Docker, builds every image from
+# source (cached outside the clone) and runs `harness up`; this script runs `harness down`
+# at the end, after exporting the clusters' logs if a scenario failed. HARNESS_KEEP=1 keeps
+# the clusters. Extra arguments go to both nextest runs (for example: -E 'test(/login/)').
 set -euo pipefail
-cd "$(dirname "${BASH_SOURCE[0]}")/.."
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
 
 scripts/install-nextest.sh
 scripts/install-bao.sh
+
+echo "== tests that need no cluster (profile ci)"
 cargo nextest run --workspace --profile ci "$@"
+
+harness=target/debug/harness
+e2e_status=0
+teardown() {
+  local logs="$root/target/harness/logs"
+  if ((e2e_status != 0)) && [[ -x $harness ]]; then
+    "$harness" --state-dir "$root/.harness" down --export-logs "$logs" || true
+    echo "cluster logs kept in $logs"
+  elif [[ ${HARNESS_KEEP:-0} != 1 && -x $harness ]]; then
+    "$harness" --state-dir "$root/.harness" down || true
+  fi
+}
+trap teardown EXIT
+
+echo "== cluster scenarios (profile e2e)"
+cargo nextest run --workspace --profile e2e "$@" || e2e_status=$?
+exit "$e2e_status"

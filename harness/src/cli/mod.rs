@@ -52,7 +52,11 @@ enum Command {
     /// Bring up the two kind clusters (Vault in the vault cluster comes with issue #4).
     Up(up::UpArgs),
     /// Remove everything `up` created; idempotent.
-    Down,
+    Down {
+        /// First run `kind export logs` for every cluster into this directory (evidence).
+        #[arg(long, value_name = "DIR")]
+        export_logs: Option<PathBuf>,
+    },
     /// Run the conformance job and write its results.
     Run(run::RunArgs),
     /// Render the report from a run's samples.
@@ -126,7 +130,7 @@ async fn dispatch(mut cli: Cli) -> crate::Result<ExitCode> {
         Command::Run(args) => run::run(args, load()?, &cli.state_dir).await,
         Command::Images(ImagesCommand::Build) => images_build().await,
         Command::Up(args) => up::up(args, load()?, &cli.state_dir).await,
-        Command::Down => up::down(load()?, &cli.state_dir).await,
+        Command::Down { export_logs } => up::down(load()?, &cli.state_dir, export_logs.as_deref()).await,
         Command::Report { .. } => not_built("harness report", 6),
     }
 }

@@ -98,13 +98,17 @@ async fn bring_up(kind: &Kind, cfg: &Config, state_dir: &Path) -> Result<(Vec<Cl
     Ok((clusters, vault))
 }
 
-pub async fn down(cfg: Config, state_dir: &Path) -> Result<ExitCode> {
+pub async fn down(cfg: Config, state_dir: &Path, export_logs: Option<&Path>) -> Result<ExitCode> {
     let dir = cluster::dir(state_dir);
     let names = match cluster::load(state_dir) {
         Ok(clusters) => clusters.into_iter().map(|c| (c.role, c.name)).collect(),
         Err(_) => names(&cfg),
     };
-    Kind::new(names, ImageSource::Offline, &dir)?.down().await?;
+    let kind = Kind::new(names, ImageSource::Offline, &dir)?;
+    if let Some(logs) = export_logs {
+        kind.export_logs(logs).await?;
+    }
+    kind.down().await?;
     for dir in [dir, in_cluster::dir(state_dir)] {
         if dir.exists() {
             std::fs::remove_dir_all(&dir).map_err(Error::io(format!("cannot remove {}", dir.display())))?;

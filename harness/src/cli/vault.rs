@@ -17,7 +17,7 @@ use crate::{
     secret::{ExposeSecret, InitKeys, write_private_file},
     tier::vault::Runbook,
     vault::{
-        Endpoint, Vault,
+        Endpoint, Vault, in_cluster,
         server::{self, Lifetime, VaultServer},
     },
 };
@@ -35,7 +35,8 @@ pub enum VaultCommand {
         #[arg(long)]
         tls: bool,
     },
-    /// Print shell exports for the stock CLI: eval "$(harness vault env)".
+    /// Print shell exports for the stock CLI: eval "$(harness vault env)". Points at the local
+    /// server when it runs, else at the Vault `harness up` runs in the vault cluster.
     Env,
     /// Show the server's status.
     Status,
@@ -112,7 +113,7 @@ pub async fn run(command: VaultCommand, mut cfg: Config, state_dir: &Path) -> Re
             cfg.vault.tls |= tls;
             up(&layout, &cfg, port.unwrap_or(cfg.vault.port)).await
         }
-        VaultCommand::Env => env(&layout),
+        VaultCommand::Env => env(&layout, state_dir),
         VaultCommand::Status => status(&layout).await,
         VaultCommand::Down => down(&layout).await,
     }
@@ -224,14 +225,20 @@ fn save_state(layout: &Layout, state: &VaultState) -> Result<()> {
     fs::write(layout.state(), json).map_err(Error::io(format!("cannot write {}", layout.state().display())))
 }
 
-fn env(layout: &Layout) -> Result<ExitCode> {
-    let state = layout.load_running()?;
-    let token = absolute(&layout.token());
-    println!("export VAULT_ADDR={}", state.endpoint.addr);
-    if let Some(ca) = &state.endpoint.ca_cert {
+/// Exports for the local server when it runs, else for the Vault `harness up` put in the vault cluster.
+fn env(layout: &Layout, state_dir: &Path) -> Result<ExitCode> {
+    let (endpoint, token) = match layout.load_running() {
+        Ok(state) => (state.endpoint, layout.token()),
+        Err(local) => match in_cluster::load(state_dir) {
+            Ok(cluster) => (cluster.endpoint, in_cluster::dir(state_dir).join("token")),
+            Err(_) => return Err(local),
+        },
+    };
+    println!("export VAULT_ADDR={}", endpoint.addr);
+    if let Some(ca) = &endpoint.ca_cert {
         println!("export VAULT_CACERT={}", absolute(ca).display());
     }
-    println!("export HARNESS_VAULT_TOKEN_FILE={}", token.display());
+    println!("export HARNESS_VAULT_TOKEN_FILE={}", absolute(&token).display());
     println!("export VAULT_TOKEN=\"$(cat \"$HARNESS_VAULT_TOKEN_FILE\")\"");
     Ok(ExitCode::SUCCESS)
 }

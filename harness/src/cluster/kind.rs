@@ -194,9 +194,11 @@ impl Kind {
         Ok(cluster)
     }
 
-    /// `kind export logs` for every cluster of this run, into `dir`.
+    /// `kind export logs` for every existing cluster of this run, into `dir/<cluster>`.
     pub async fn export_logs(&self, dir: &Path) -> Result<()> {
-        for (_, name) in &self.names {
+        let existing = self.existing().await?;
+        for (_, name) in self.names.iter().filter(|(_, n)| existing.contains(n)) {
+            step!("kind export logs --name {name} {}", dir.join(name).display());
             let mut export = self.kind();
             export.args(["export", "logs", "--name", name]).arg(dir.join(name));
             run_logged(
@@ -207,7 +209,7 @@ impl Kind {
             )
             .await?;
         }
-        remove_idle_kind_network(&self.log("network")).await
+        Ok(())
     }
 }
 
@@ -237,7 +239,7 @@ impl Substrate for Kind {
             )
             .await?;
         }
-        Ok(())
+        remove_idle_kind_network(&self.log("network")).await
     }
 }
 
