@@ -33,6 +33,7 @@ pub mod config;
 pub mod duration;
 mod error;
 pub mod fixtures;
+pub mod measure;
 pub mod paths;
 pub mod pods;
 pub mod process;

@@ -567,4 +567,39 @@ op outside bao kv get "$OUTSIDE/$SECRET"
         expect::ttl_uncapped(tuned, &login, &env.cfg).assert_passed();
         ns.delete().await.unwrap();
     }
+
+    /// Fifty logins in a row with one service-account token, each timed on the harness's clock:
+    /// every one must succeed with the capped TTL. The latencies are samples (written to
+    /// target/harness/samples/), never asserted on.
+    #[tokio::test]
+    async fn fifty_logins_in_a_row_all_succeed_and_their_latency_is_recorded() {
+        use harness::measure::{self, Sample};
+        let env = env().await;
+        let ns = TestNamespace::create(&env.app.client().await.unwrap(), "e2e-latency")
+            .await
+            .unwrap();
+        let jwt = token_request(&env.app, &ns.name, "default").await;
+        let auth = &env.cfg.kubernetes_auth;
+
+        let mut samples = Vec::new();
+        for _ in 0..50 {
+            let started = std::time::Instant::now();
+            let login = env.login(&auth.mount, &auth.role, &jwt).await.unwrap();
+            samples.push(Sample::millis("kubernetes_auth", "login_latency", started.elapsed()));
+            expect::ttl_capped(&login, &env.cfg).assert_passed();
+        }
+
+        let values: Vec<f64> = samples.iter().map(|s| s.value).collect();
+        let (p50, p95) = (
+            measure::percentile(&values, 50.0).unwrap(),
+            measure::percentile(&values, 95.0).unwrap(),
+        );
+        println!(
+            "login latency over {} logins: p50 {p50:.1} ms, p95 {p95:.1} ms",
+            values.len()
+        );
+        let file = harness::fixtures::repo_root().join("target/harness/samples/login-latency.jsonl");
+        measure::append(&file, &samples).unwrap();
+        ns.delete().await.unwrap();
+    }
 }
