@@ -54,6 +54,7 @@ pub async fn up(args: UpArgs, cfg: Config, state_dir: &Path) -> Result<ExitCode>
                     names(&cfg).into_iter().filter(|(_, n)| !existed.contains(n)).collect();
                 Kind::new(created, images, &dir)?.down().await?;
                 let _ = std::fs::remove_dir_all(in_cluster::dir(state_dir));
+                forget_clusters(&dir);
             }
             return Err(error);
         }
@@ -77,6 +78,15 @@ pub async fn up(args: UpArgs, cfg: Config, state_dir: &Path) -> Result<ExitCode>
         images.node_image()
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// Removes the state of clusters that no longer exist; their command logs stay as evidence.
+fn forget_clusters(dir: &Path) {
+    for entry in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        if entry.file_name() != "logs" {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
 }
 
 /// Clusters first (in parallel), then Vault in the vault cluster and its auth for the app cluster.
