@@ -46,7 +46,33 @@ pub async fn apply(client: &kube::Client, yaml: &str) -> Result<()> {
     Ok(())
 }
 
+/// Deletes every object of `yaml` that exists (in reverse order); absent ones are fine.
+pub async fn delete(client: &kube::Client, yaml: &str) -> Result<()> {
+    for object in parse(yaml)?.into_iter().rev() {
+        let (api, name, shown) = api_for(client, &object).await?;
+        match api.delete(&name, &kube::api::DeleteParams::background()).await {
+            Ok(_) => {}
+            Err(kube::Error::Api(status)) if status.code == 404 => {}
+            Err(e) => return Err(Error::State(format!("cannot delete {shown}: {e}"))),
+        }
+    }
+    Ok(())
+}
+
 async fn apply_object(client: &kube::Client, object: DynamicObject) -> Result<()> {
+    let (api, name, shown) = api_for(client, &object).await?;
+    api.patch(
+        &name,
+        &PatchParams::apply(FIELD_MANAGER).force(),
+        &Patch::Apply(&object),
+    )
+    .await
+    .map(drop)
+    .map_err(|e| Error::State(format!("cannot apply {shown}: {e}")))
+}
+
+/// The API of the object's kind (found by discovery), its name, and how to name it in errors.
+async fn api_for(client: &kube::Client, object: &DynamicObject) -> Result<(Api<DynamicObject>, String, String)> {
     let types = object
         .types
         .clone()
@@ -60,7 +86,7 @@ async fn apply_object(client: &kube::Client, object: DynamicObject) -> Result<()
     let shown = format!("{} {name}", gvk.kind);
     let (resource, capabilities) = discovery::pinned_kind(client, &gvk)
         .await
-        .map_err(|e| Error::State(format!("cannot apply {shown}: kind unknown to the cluster: {e}")))?;
+        .map_err(|e| Error::State(format!("{shown}: kind unknown to the cluster: {e}")))?;
     let api: Api<DynamicObject> = match capabilities.scope {
         Scope::Namespaced => {
             let namespace = object.metadata.namespace.clone().unwrap_or_else(|| "default".into());
@@ -68,14 +94,7 @@ async fn apply_object(client: &kube::Client, object: DynamicObject) -> Result<()
         }
         Scope::Cluster => Api::all_with(client.clone(), &resource),
     };
-    api.patch(
-        &name,
-        &PatchParams::apply(FIELD_MANAGER).force(),
-        &Patch::Apply(&object),
-    )
-    .await
-    .map(drop)
-    .map_err(|e| Error::State(format!("cannot apply {shown}: {e}")))
+    Ok((api, name, shown))
 }
 
 #[cfg(test)]

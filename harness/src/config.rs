@@ -121,19 +121,36 @@ impl Storage {
     }
 }
 
-/// The two kind clusters' names (kind prefixes node containers with them).
+/// Where the two clusters come from.
+#[derive(Clone, Copy, Debug, Default, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum SubstrateKind {
+    /// The harness creates kind clusters and deletes them on `down`.
+    #[default]
+    Kind,
+    /// Two clusters that already exist (EKS, GKE, kind…), named by kube context; `down` removes
+    /// only what the harness created in them.
+    Existing,
+}
+
+/// The two clusters: kind cluster names, or kube contexts with `substrate = "existing"`.
 #[derive(Clone, Debug, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ClustersConfig {
+    pub substrate: SubstrateKind,
     pub vault: String,
     pub app: String,
+    /// Kubeconfig holding both contexts (existing only; default `$KUBECONFIG`, then `~/.kube/config`).
+    pub kubeconfig: Option<PathBuf>,
 }
 
 impl Default for ClustersConfig {
     fn default() -> Self {
         ClustersConfig {
+            substrate: SubstrateKind::Kind,
             vault: "vault".into(),
             app: "app".into(),
+            kubeconfig: None,
         }
     }
 }
@@ -303,9 +320,19 @@ impl Config {
                 self.clusters.app
             ));
         }
+        if self.clusters.substrate == SubstrateKind::Kind {
+            for (key, value) in [
+                ("clusters.vault", &self.clusters.vault),
+                ("clusters.app", &self.clusters.app),
+            ] {
+                if !is_name(value) {
+                    return Err(format!(
+                        "{key} = {value:?} must be a kind cluster name of letters, digits, - and _"
+                    ));
+                }
+            }
+        }
         for (key, value) in [
-            ("clusters.vault", &self.clusters.vault),
-            ("clusters.app", &self.clusters.app),
             ("kv.mount", &kv.mount),
             ("kv.secret", &kv.secret),
             ("kv.outside_mount", &kv.outside_mount),
@@ -348,6 +375,10 @@ impl Config {
         }
         Ok(())
     }
+}
+
+fn is_name(value: &str) -> bool {
+    !value.is_empty() && value.chars().all(|c| c.is_ascii_alphanumeric() || "-_".contains(c))
 }
 
 #[cfg(test)]

@@ -39,6 +39,14 @@ pub fn config_file() -> Option<PathBuf> {
         .or_else(|| Some(fixtures::repo_root().join(crate::config::DEFAULT_FILE)).filter(|p| p.exists()))
 }
 
+/// The user's kubeconfig: the first file of `$KUBECONFIG`, else `~/.kube/config`.
+pub fn kubeconfig() -> PathBuf {
+    env::var_os("KUBECONFIG")
+        .and_then(|v| env::split_paths(&v).next())
+        .or_else(|| env::var_os("HOME").map(|h| PathBuf::from(h).join(".kube").join("config")))
+        .unwrap_or_else(|| PathBuf::from(".kube/config"))
+}
+
 /// The pinned OpenBao binary that `scripts/install-bao.sh` puts in the cache.
 pub fn pinned_bao() -> PathBuf {
     cache_dir()

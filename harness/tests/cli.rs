@@ -299,3 +299,23 @@ fn doctor_lists_a_missing_bao_with_its_install_command_and_fails() {
     );
     assert!(stdout(&o).contains("ok: OpenBao v2.7.2"), "{}", stdout(&o));
 }
+
+#[test]
+fn a_wrong_kube_context_is_one_line_and_creates_nothing() {
+    let work = Workdir::new();
+    let kubeconfig = work.write(
+        "kubeconfig",
+        "apiVersion: v1\nkind: Config\nclusters: [{name: c, cluster: {server: 'https://127.0.0.1:1'}}]\n\
+         users: [{name: u, user: {}}]\ncontexts: [{name: only-this, context: {cluster: c, user: u}}]\n",
+    );
+    let config = work.write(
+        "existing.toml",
+        &format!(
+            "[clusters]\nsubstrate = \"existing\"\nvault = \"only-this\"\napp = \"no-such-context\"\nkubeconfig = {:?}\n",
+            kubeconfig.display().to_string()
+        ),
+    );
+    let o = work.harness(&["--config", config.to_str().unwrap(), "up"]);
+    assert_one_line_error(&o, "kube context `no-such-context` (clusters.app) is not in");
+    assert!(work.leftovers().is_empty(), "{:?}", work.leftovers());
+}

@@ -219,7 +219,7 @@ mod kubernetes_auth {
     }
 
     /// A token for `account` in `namespace` from the cluster's TokenRequest API, as kubelet mints them.
-    async fn token_request(cluster: &Cluster, namespace: &str, account: &str) -> SecretString {
+    pub(super) async fn token_request(cluster: &Cluster, namespace: &str, account: &str) -> SecretString {
         let accounts: Api<ServiceAccount> = Api::namespaced(cluster.client().await.unwrap(), namespace);
         if account != "default" {
             let sa: ServiceAccount = serde_json::from_value(json!({ "metadata": { "name": account } })).unwrap();
@@ -601,5 +601,123 @@ op outside bao kv get "$OUTSIDE/$SECRET"
         let file = harness::fixtures::repo_root().join("target/harness/samples/login-latency.jsonl");
         measure::append(&file, &samples).unwrap();
         ns.delete().await.unwrap();
+    }
+}
+
+mod existing_substrate {
+    //! `substrate = "existing"`: the harness runs on two clusters it did not create (here, kind
+    //! clusters created separately) and `down` removes only what it created in them.
+
+    use std::{path::Path, process::Command};
+
+    use harness::{
+        cluster::{Role, kind},
+        config::Config,
+        fixtures,
+        secret::ExposeSecret,
+        tier::vault::expect,
+        vault::{Vault, in_cluster},
+    };
+    use serde_json::json;
+
+    const CLUSTERS: [&str; 2] = ["ext-vault", "ext-app"];
+
+    /// Deletes the separately created clusters however the test ends.
+    struct Created;
+
+    impl Drop for Created {
+        fn drop(&mut self) {
+            let kind = kind::kind_binary().unwrap();
+            for name in CLUSTERS {
+                let _ = Command::new(&kind).args(["delete", "cluster", "--name", name]).output();
+            }
+        }
+    }
+
+    fn harness(config: &Path, state: &Path, args: &[&str]) -> std::process::Output {
+        Command::new(fixtures::repo_root().join("target/debug/harness"))
+            .arg("--config")
+            .arg(config)
+            .arg("--state-dir")
+            .arg(state)
+            .args(args)
+            .output()
+            .expect("the harness binary built by the e2e setup script")
+    }
+
+    #[tokio::test]
+    async fn harness_up_runs_on_two_given_contexts_and_down_removes_only_what_it_created() {
+        let work = tempfile::tempdir().unwrap();
+        let kubeconfig = work.path().join("kubeconfig");
+        let kind = kind::kind_binary().unwrap();
+        let image = kind::ImageSource::Offline.node_image();
+        let cluster_config = work.path().join("kind.yaml");
+        std::fs::write(&cluster_config, fixtures::KIND_CLUSTER).unwrap();
+        let _created = Created;
+        for name in CLUSTERS {
+            let out = Command::new(&kind)
+                .args(["create", "cluster", "--name", name, "--image", &image, "--config"])
+                .arg(&cluster_config)
+                .arg("--kubeconfig")
+                .arg(&kubeconfig)
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "kind create {name}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+        }
+        let config = work.path().join("harness.toml");
+        let toml = format!(
+            "[clusters]\nsubstrate = \"existing\"\nvault = \"kind-ext-vault\"\napp = \"kind-ext-app\"\nkubeconfig = {:?}\n",
+            kubeconfig.display().to_string()
+        );
+        std::fs::write(&config, toml).unwrap();
+        let state = work.path().join("state");
+
+        let up = harness(&config, &state, &["up"]);
+        assert!(up.status.success(), "up: {}", String::from_utf8_lossy(&up.stderr));
+
+        let cfg = Config::load(Some(&config)).unwrap();
+        let clusters = harness::cluster::load(&state).unwrap();
+        let app = clusters.iter().find(|c| c.role == Role::App).unwrap();
+        let ns = harness::pods::TestNamespace::create(&app.client().await.unwrap(), "e2e-existing")
+            .await
+            .unwrap();
+        let jwt = super::kubernetes_auth::token_request(app, &ns.name, "default").await;
+        let vault = Vault::connect(&in_cluster::load(&state).unwrap().endpoint, None).unwrap();
+        let body = json!({ "role": cfg.kubernetes_auth.role, "jwt": jwt.expose_secret() });
+        let login = vault
+            .login(&format!("{}/login", cfg.kubernetes_auth.mount), body)
+            .await
+            .unwrap();
+        expect::ttl_capped(&login, &cfg).assert_passed();
+
+        let down = harness(&config, &state, &["down"]);
+        assert!(down.status.success(), "down: {}", String::from_utf8_lossy(&down.stderr));
+        let listed = Command::new(&kind).args(["get", "clusters"]).output().unwrap();
+        let listed = String::from_utf8_lossy(&listed.stdout);
+        assert!(
+            CLUSTERS.iter().all(|c| listed.lines().any(|l| l == *c)),
+            "the clusters stay: {listed}"
+        );
+        let vault_cluster = clusters.iter().find(|c| c.role == Role::Vault).unwrap();
+        let namespaces: kube::Api<k8s_openapi::api::core::v1::Namespace> =
+            kube::Api::all(vault_cluster.client().await.unwrap());
+        let gone = namespaces
+            .get_opt("vault")
+            .await
+            .unwrap()
+            .is_none_or(|n| n.metadata.deletion_timestamp.is_some());
+        assert!(gone, "the vault namespace is removed");
+        let bindings: kube::Api<k8s_openapi::api::rbac::v1::ClusterRoleBinding> =
+            kube::Api::all(app.client().await.unwrap());
+        assert!(
+            bindings.get_opt("vault-auth-delegator").await.unwrap().is_none(),
+            "the reviewer binding is removed"
+        );
+        let default_ns = namespaces.get_opt("default").await.unwrap();
+        assert!(default_ns.is_some(), "what the harness did not create stays");
     }
 }

@@ -1,4 +1,5 @@
-//! `harness up` / `harness down`: the two clusters (and, with issue #4, Vault in the vault cluster).
+//! `harness up` / `harness down`: the two clusters, Vault in the vault cluster, and its
+//! kubernetes auth for the app cluster.
 
 use std::{path::Path, process::ExitCode, time::Instant};
 
@@ -7,15 +8,16 @@ use crate::{
     Error, Result,
     cluster::{
         self, Cluster, Role, Substrate,
+        existing::Existing,
         kind::{self, ImageSource, Kind},
     },
-    config::Config,
-    vault::in_cluster::{self, ClusterVault},
+    config::{Config, SubstrateKind},
+    vault::in_cluster::{self, ClusterVault, DataVolume},
 };
 
 #[derive(Debug, clap::Args)]
 pub struct UpArgs {
-    /// Node image source; default: offline when the built node image exists, else online.
+    /// Node image source (kind); default: offline when the built node image exists, else online.
     #[arg(long, value_enum)]
     images: Option<ImageSource>,
     /// Keep what was created when `up` fails or is interrupted (for debugging).
@@ -32,27 +34,45 @@ fn names(cfg: &Config) -> Vec<(Role, String)> {
 
 pub async fn up(args: UpArgs, cfg: Config, state_dir: &Path) -> Result<ExitCode> {
     let started = Instant::now();
-    let images = match args.images {
-        Some(source) => source,
-        None => ImageSource::detect().await,
-    };
     let dir = cluster::dir(state_dir);
-    let kind = Kind::new(names(&cfg), images, &dir)?;
-    let existed = kind.existing().await?;
-    let result = tokio::select! {
-        result = bring_up(&kind, &cfg, state_dir) => result,
-        error = interrupted() => Err(error),
+    let result = match cfg.clusters.substrate {
+        SubstrateKind::Kind => {
+            let images = match args.images {
+                Some(source) => source,
+                None => ImageSource::detect().await,
+            };
+            let kind = Kind::new(names(&cfg), images, &dir)?;
+            let existed = kind.existing().await?;
+            let result = tokio::select! {
+                result = bring_up(&kind, &cfg, state_dir, Ownership::Ours) => result,
+                error = interrupted() => Err(error),
+            };
+            if result.is_err() {
+                let _ = kind.export_logs(&state_dir.join("logs").join("up-failed")).await;
+                if !args.keep {
+                    // Only what this invocation created goes; clusters that were there before stay.
+                    let created = names(&cfg).into_iter().filter(|(_, n)| !existed.contains(n)).collect();
+                    Kind::new(created, images, &dir)?.down().await?;
+                }
+            }
+            result
+        }
+        SubstrateKind::Existing => {
+            let existing = Existing::new(&cfg)?;
+            let result = tokio::select! {
+                result = bring_up(&existing, &cfg, state_dir, Ownership::Theirs) => result,
+                error = interrupted() => Err(error),
+            };
+            if result.is_err() && !args.keep {
+                existing.down().await?;
+            }
+            result
+        }
     };
     let (clusters, vault) = match result {
         Ok(up) => up,
         Err(error) => {
-            let evidence = state_dir.join("logs").join("up-failed");
-            let _ = kind.export_logs(&evidence).await;
             if !args.keep {
-                // Only what this invocation created goes; clusters that were there before stay.
-                let created: Vec<(Role, String)> =
-                    names(&cfg).into_iter().filter(|(_, n)| !existed.contains(n)).collect();
-                Kind::new(created, images, &dir)?.down().await?;
                 let _ = std::fs::remove_dir_all(in_cluster::dir(state_dir));
                 forget_clusters(&dir);
             }
@@ -72,12 +92,15 @@ pub async fn up(args: UpArgs, cfg: Config, state_dir: &Path) -> Result<ExitCode>
         "{} is up at {} (eval \"$(harness vault env)\" for the stock CLI)",
         vault.flavor, vault.endpoint.addr
     );
-    println!(
-        "up in {:.0} s (node image: {})",
-        started.elapsed().as_secs_f64(),
-        images.node_image()
-    );
+    println!("up in {:.0} s", started.elapsed().as_secs_f64());
     Ok(ExitCode::SUCCESS)
+}
+
+/// Whether the clusters are the harness's own (kind) or someone else's (existing contexts).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Ownership {
+    Ours,
+    Theirs,
 }
 
 /// Removes the state of clusters that no longer exist; their command logs stay as evidence.
@@ -90,9 +113,16 @@ fn forget_clusters(dir: &Path) {
 }
 
 /// Clusters first (in parallel), then Vault in the vault cluster and its auth for the app cluster.
-async fn bring_up(kind: &Kind, cfg: &Config, state_dir: &Path) -> Result<(Vec<Cluster>, ClusterVault)> {
-    let clusters = kind.up(&[Role::Vault, Role::App]).await?;
-    let file = cluster::dir(state_dir).join("clusters.json");
+async fn bring_up(
+    substrate: &impl Substrate,
+    cfg: &Config,
+    state_dir: &Path,
+    ownership: Ownership,
+) -> Result<(Vec<Cluster>, ClusterVault)> {
+    let dir = cluster::dir(state_dir);
+    std::fs::create_dir_all(&dir).map_err(Error::io(format!("cannot create {}", dir.display())))?;
+    let clusters = substrate.up(&[Role::Vault, Role::App]).await?;
+    let file = dir.join("clusters.json");
     let json = serde_json::to_vec_pretty(&clusters).map_err(|e| Error::State(format!("cannot encode state: {e}")))?;
     std::fs::write(&file, json).map_err(Error::io(format!("cannot write {}", file.display())))?;
     let by_role = |role| {
@@ -101,29 +131,41 @@ async fn bring_up(kind: &Kind, cfg: &Config, state_dir: &Path) -> Result<(Vec<Cl
             .find(|c| c.role == role)
             .expect("up returns every requested role")
     };
-    // CoreDNS restarts without its upstream while Vault starts: neither needs the other.
-    let dns = futures::future::try_join_all(clusters.iter().map(kind::isolate_dns));
-    let vault = in_cluster::up(by_role(Role::Vault), by_role(Role::App), cfg, state_dir);
-    let (_, vault) = tokio::try_join!(dns, vault)?;
+    let (vault, app) = (by_role(Role::Vault), by_role(Role::App));
+    let vault = match ownership {
+        // CoreDNS restarts without its upstream while Vault starts: neither needs the other.
+        Ownership::Ours => {
+            let dns = futures::future::try_join_all(clusters.iter().map(kind::isolate_dns));
+            let vault = in_cluster::up(vault, app, cfg, state_dir, DataVolume::NodeDisk);
+            tokio::try_join!(dns, vault)?.1
+        }
+        // Someone else's CoreDNS and nodes are left as they are.
+        Ownership::Theirs => in_cluster::up(vault, app, cfg, state_dir, DataVolume::PodScratch).await?,
+    };
     Ok((clusters, vault))
 }
 
 pub async fn down(cfg: Config, state_dir: &Path, export_logs: Option<&Path>) -> Result<ExitCode> {
     let dir = cluster::dir(state_dir);
-    let names = match cluster::load(state_dir) {
-        Ok(clusters) => clusters.into_iter().map(|c| (c.role, c.name)).collect(),
-        Err(_) => names(&cfg),
-    };
-    let kind = Kind::new(names, ImageSource::Offline, &dir)?;
-    if let Some(logs) = export_logs {
-        kind.export_logs(logs).await?;
+    match cfg.clusters.substrate {
+        SubstrateKind::Kind => {
+            let names = match cluster::load(state_dir) {
+                Ok(clusters) => clusters.into_iter().map(|c| (c.role, c.name)).collect(),
+                Err(_) => names(&cfg),
+            };
+            let kind = Kind::new(names, ImageSource::Offline, &dir)?;
+            if let Some(logs) = export_logs {
+                kind.export_logs(logs).await?;
+            }
+            kind.down().await?;
+        }
+        SubstrateKind::Existing => Existing::new(&cfg)?.down().await?,
     }
-    kind.down().await?;
     for dir in [dir, in_cluster::dir(state_dir)] {
         if dir.exists() {
             std::fs::remove_dir_all(&dir).map_err(Error::io(format!("cannot remove {}", dir.display())))?;
         }
     }
-    println!("clusters removed");
+    println!("removed what `harness up` created");
     Ok(ExitCode::SUCCESS)
 }

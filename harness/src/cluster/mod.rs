@@ -1,9 +1,10 @@
 //! Kubernetes clusters by role: `vault` runs Vault, `app` runs the workloads that consume it.
 //!
 //! A [`Substrate`] provides them: [`kind::Kind`] creates them from the node image the harness
-//! built (or upstream's when online); an existing-clusters substrate joins with issue #4.
+//! built (or upstream's when online); [`existing::Existing`] uses two clusters named by kube context.
 
 pub mod coredns;
+pub mod existing;
 pub mod kind;
 
 use std::{fmt, path::PathBuf};

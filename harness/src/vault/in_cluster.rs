@@ -76,14 +76,40 @@ pub fn root(state_dir: &Path) -> Result<Vault> {
 
 /// Deploys (or finds) Vault in `vault_cluster`, initialises and unseals it once, applies the
 /// article's setup, and configures kubernetes auth for `app`.
-pub async fn up(vault_cluster: &Cluster, app: &Cluster, cfg: &Config, state_dir: &Path) -> Result<ClusterVault> {
+/// Where the server keeps its data.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DataVolume {
+    /// The node's disk: survives a killed pod (clusters the harness owns).
+    NodeDisk,
+    /// The pod's own volume: nothing stays on a node (clusters someone else owns).
+    PodScratch,
+}
+
+impl DataVolume {
+    fn yaml(self) -> &'static str {
+        match self {
+            DataVolume::NodeDisk => {
+                "          hostPath:\n            path: /var/lib/harness-vault\n            type: DirectoryOrCreate"
+            }
+            DataVolume::PodScratch => "          emptyDir: {}",
+        }
+    }
+}
+
+pub async fn up(
+    vault_cluster: &Cluster,
+    app: &Cluster,
+    cfg: &Config,
+    state_dir: &Path,
+    data: DataVolume,
+) -> Result<ClusterVault> {
     let dir = dir(state_dir);
     std::fs::DirBuilder::new()
         .recursive(true)
         .mode(0o700)
         .create(dir.join("tls"))
         .map_err(Error::io(format!("cannot create {}", dir.display())))?;
-    let endpoint = deploy(vault_cluster, cfg, &dir).await?;
+    let endpoint = deploy(vault_cluster, cfg, &dir, data).await?;
     let vault = Vault::connect(&endpoint, None)?;
     let keys_file = dir.join("secrets.json");
     let root = if keys_file.exists() {
@@ -136,7 +162,7 @@ pub fn image(flavor: Flavor) -> Result<String> {
     }
 }
 
-async fn deploy(cluster: &Cluster, cfg: &Config, dir: &Path) -> Result<Endpoint> {
+async fn deploy(cluster: &Cluster, cfg: &Config, dir: &Path, data: DataVolume) -> Result<Endpoint> {
     let tls_dir = dir.join("tls");
     let files = if tls_dir.join("ca.pem").exists() {
         tls::TlsFiles {
@@ -180,6 +206,7 @@ async fn deploy(cluster: &Cluster, cfg: &Config, dir: &Path) -> Result<Endpoint>
             ("IMAGE", &image),
             ("NODE_PORT", &port),
             ("CONFIG_HCL", indented.trim_end()),
+            ("DATA_VOLUME", data.yaml()),
         ],
     )?;
     step!(
@@ -238,6 +265,24 @@ async fn configure_kubernetes_auth(root: &Vault, app: &Cluster, cfg: &Config) ->
         &auth.bound_namespaces,
     )
     .await
+}
+
+/// Removes what `up` created in clusters the harness does not own: the `vault` namespace (with
+/// the server and its Secret) and the reviewer objects in the app cluster.
+pub async fn remove(vault_cluster: &Cluster, app: &Cluster, cfg: &Config) -> Result<()> {
+    step!("in cluster {}: delete namespace vault", vault_cluster.name);
+    let namespace = r#"{"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": "vault"}}"#;
+    apply::delete(&vault_cluster.client().await?, namespace).await?;
+    step!(
+        "in cluster {}: delete {} and its token and binding",
+        app.name,
+        cfg.kubernetes_auth.reviewer_service_account
+    );
+    let reviewer = apply::render(
+        VAULT_AUTH_MANIFEST,
+        &[("REVIEWER", &cfg.kubernetes_auth.reviewer_service_account)],
+    )?;
+    apply::delete(&app.client().await?, &reviewer).await
 }
 
 /// The long-lived reviewer token of the app cluster (the article's vault-auth Secret).

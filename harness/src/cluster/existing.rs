@@ -1,0 +1,171 @@
+//! Two clusters that already exist (EKS, GKE, kind…), named by kube context. `up` only checks
+//! them and reads their addresses; `down` removes only what the harness created in them.
+
+use std::path::{Path, PathBuf};
+
+use k8s_openapi::api::core::v1::{Endpoints, Namespace, Node};
+use kube::{
+    Api,
+    api::{DeleteParams, ListParams},
+    config::Kubeconfig,
+};
+
+use super::{Cluster, Role, Substrate};
+use crate::{Error, Result, config::Config, step, vault::in_cluster, wait};
+
+pub struct Existing {
+    kubeconfig: PathBuf,
+    contexts: Vec<(Role, String)>,
+    cfg: Config,
+}
+
+impl Existing {
+    /// Fails with one line when the kubeconfig or a context is missing.
+    pub fn new(cfg: &Config) -> Result<Existing> {
+        let kubeconfig = match &cfg.clusters.kubeconfig {
+            Some(path) => path.clone(),
+            None => crate::paths::kubeconfig(),
+        };
+        let parsed = Kubeconfig::read_from(&kubeconfig)
+            .map_err(|e| Error::State(format!("cannot read kubeconfig {}: {e}", kubeconfig.display())))?;
+        let contexts = vec![
+            (Role::Vault, cfg.clusters.vault.clone()),
+            (Role::App, cfg.clusters.app.clone()),
+        ];
+        for (role, context) in &contexts {
+            if !parsed.contexts.iter().any(|c| &c.name == context) {
+                return Err(Error::State(format!(
+                    "kube context `{context}` (clusters.{role}) is not in {}",
+                    kubeconfig.display()
+                )));
+            }
+        }
+        Ok(Existing {
+            kubeconfig,
+            contexts,
+            cfg: cfg.clone(),
+        })
+    }
+
+    async fn cluster(&self, role: Role, context: &str) -> Result<Cluster> {
+        let mut cluster = Cluster {
+            role,
+            name: context.to_string(),
+            kubeconfig: self.kubeconfig.clone(),
+            context: context.to_string(),
+            internal_api: String::new(),
+            node_address: String::new(),
+        };
+        let client = cluster.client().await?;
+        let version = wait::within(
+            &format!("the API server of context {context}"),
+            CONNECT_TIMEOUT,
+            async {
+                client
+                    .apiserver_version()
+                    .await
+                    .map_err(|e| Error::State(format!("cannot reach context {context}: {e}")))
+            },
+        )
+        .await?;
+        step!("context {context} ({role} cluster): Kubernetes {}", version.git_version);
+        cluster.internal_api = internal_api(&client, &server_url(&self.kubeconfig, context)?).await?;
+        cluster.node_address = node_address(&client, context).await?;
+        Ok(cluster)
+    }
+}
+
+const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
+
+impl Substrate for Existing {
+    async fn up(&self, roles: &[Role]) -> Result<Vec<Cluster>> {
+        let wanted = self.contexts.iter().filter(|(role, _)| roles.contains(role));
+        futures::future::try_join_all(wanted.map(|(role, context)| self.cluster(*role, context))).await
+    }
+
+    /// Removes the Vault namespace, the reviewer objects and every namespace the harness
+    /// labelled as its own; the clusters and everything else in them stay.
+    async fn down(&self) -> Result<()> {
+        let clusters = self.up(&[Role::Vault, Role::App]).await?;
+        let by_role = |role| clusters.iter().find(|c| c.role == role).expect("both roles");
+        in_cluster::remove(by_role(Role::Vault), by_role(Role::App), &self.cfg).await?;
+        for cluster in &clusters {
+            let namespaces: Api<Namespace> = Api::all(cluster.client().await?);
+            let labelled = ListParams::default().labels("app.kubernetes.io/managed-by=vault-k8s-harness");
+            let list = namespaces
+                .list(&labelled)
+                .await
+                .map_err(|e| Error::State(format!("listing namespaces: {e}")))?;
+            for namespace in list.items.into_iter().filter_map(|n| n.metadata.name) {
+                step!("in context {}: delete namespace {namespace}", cluster.context);
+                let _ = namespaces.delete(&namespace, &DeleteParams::background()).await;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn server_url(kubeconfig: &Path, context: &str) -> Result<String> {
+    let parsed = Kubeconfig::read_from(kubeconfig)
+        .map_err(|e| Error::State(format!("cannot read kubeconfig {}: {e}", kubeconfig.display())))?;
+    let cluster_name = parsed
+        .contexts
+        .iter()
+        .find(|c| c.name == context)
+        .and_then(|c| c.context.as_ref())
+        .map(|c| c.cluster.clone())
+        .unwrap_or_default();
+    parsed
+        .clusters
+        .iter()
+        .find(|c| c.name == cluster_name)
+        .and_then(|c| c.cluster.as_ref())
+        .and_then(|c| c.server.clone())
+        .ok_or_else(|| Error::State(format!("context {context} names no server")))
+}
+
+/// How the other cluster reaches this API server: the kubeconfig's URL, unless that is a
+/// loopback address (kind's host-side kubeconfig); then the address the API server advertises.
+async fn internal_api(client: &kube::Client, server: &str) -> Result<String> {
+    let loopback = ["://127.", "://localhost", "://[::1]"]
+        .iter()
+        .any(|l| server.contains(l));
+    if !loopback {
+        return Ok(server.to_string());
+    }
+    let endpoints: Api<Endpoints> = Api::namespaced(client.clone(), "default");
+    let advertised = endpoints
+        .get("kubernetes")
+        .await
+        .map_err(|e| Error::State(format!("reading the API endpoints: {e}")))?;
+    let subset = advertised.subsets.and_then(|s| s.into_iter().next());
+    let ip = subset
+        .as_ref()
+        .and_then(|s| s.addresses.as_ref())
+        .and_then(|a| a.first())
+        .map(|a| a.ip.clone());
+    let port = subset
+        .as_ref()
+        .and_then(|s| s.ports.as_ref())
+        .and_then(|p| p.first())
+        .map(|p| p.port);
+    match (ip, port) {
+        (Some(ip), Some(port)) => Ok(format!("https://{ip}:{port}")),
+        _ => Err(Error::State("the API server advertises no address".into())),
+    }
+}
+
+async fn node_address(client: &kube::Client, context: &str) -> Result<String> {
+    let nodes: Api<Node> = Api::all(client.clone());
+    let list = nodes
+        .list(&ListParams::default())
+        .await
+        .map_err(|e| Error::State(format!("listing nodes of {context}: {e}")))?;
+    list.items
+        .into_iter()
+        .filter_map(|n| n.status?.addresses)
+        .flatten()
+        .find(|a| a.type_ == "InternalIP")
+        .map(|a| a.address)
+        .ok_or_else(|| Error::State(format!("no node of context {context} has an InternalIP")))
+}
