@@ -23,6 +23,9 @@ pub struct UpArgs {
     /// Keep what was created when `up` fails or is interrupted (for debugging).
     #[arg(long)]
     keep: bool,
+    /// Also merge the kind clusters' contexts (kind-<name>) into your kubeconfig.
+    #[arg(long)]
+    merge_kubeconfig: bool,
 }
 
 fn names(cfg: &Config) -> Vec<(Role, String)> {
@@ -47,6 +50,9 @@ pub async fn up(args: UpArgs, cfg: Config, state_dir: &Path) -> Result<ExitCode>
                 result = bring_up(&kind, &cfg, state_dir, Ownership::Ours) => result,
                 error = interrupted() => Err(error),
             };
+            if result.is_ok() && args.merge_kubeconfig {
+                kind.merge_kubeconfig().await?;
+            }
             if result.is_err() {
                 let _ = kind.export_logs(&state_dir.join("logs").join("up-failed")).await;
                 if !args.keep {

@@ -194,6 +194,23 @@ impl Kind {
         Ok(cluster)
     }
 
+    /// `kind export kubeconfig` into the user's kubeconfig, on request only.
+    pub async fn merge_kubeconfig(&self) -> Result<()> {
+        for (_, name) in &self.names {
+            step!("kind export kubeconfig --name {name} (into your kubeconfig)");
+            let mut export = Command::new(&self.binary);
+            export.args(["export", "kubeconfig", "--name", name]);
+            run_logged(
+                &format!("kind export kubeconfig --name {name}"),
+                &mut export,
+                &self.log(name),
+                SHORT_COMMAND,
+            )
+            .await?;
+        }
+        Ok(())
+    }
+
     /// `kind export logs` for every existing cluster of this run, into `dir/<cluster>`.
     pub async fn export_logs(&self, dir: &Path) -> Result<()> {
         let existing = self.existing().await?;
