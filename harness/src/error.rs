@@ -42,6 +42,9 @@ pub enum Error {
         log: PathBuf,
     },
 
+    #[error("interrupted; cleaned up what this command had created")]
+    Interrupted,
+
     #[error("{0}")]
     State(String),
 

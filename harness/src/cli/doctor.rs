@@ -54,10 +54,33 @@ pub fn run() -> ExitCode {
         },
         Prerequisite {
             name: "docker engine",
-            needed_for: "images and clusters (issues #3, #4)",
+            needed_for: "images and clusters (`harness images build`, `harness up`)",
             required: false,
             found: version_of("docker", &["info", "--format", "{{.ServerVersion}}"]),
-            install: "scripts/docker/up.sh".into(),
+            install: "scripts/docker/up.sh  (also registers the runc wrapper where CAP_SYS_RESOURCE is missing)".into(),
+        },
+        Prerequisite {
+            name: "kind",
+            needed_for: "`harness up` with the kind substrate",
+            required: false,
+            found: crate::cluster::kind::kind_binary()
+                .ok()
+                .and_then(|p| version_of(&p.display().to_string(), &["version"])),
+            install: format!(
+                "harness images build  (builds kind {} from its Go module)",
+                fixtures::version("KIND_VERSION")
+            ),
+        },
+        Prerequisite {
+            name: "kind node image",
+            needed_for: "offline clusters (nothing pulled)",
+            required: false,
+            found: version_of(
+                "docker",
+                &["image", "inspect", "--format", "{{.Id}}", &built_node_image()],
+            )
+            .map(|id| format!("{} ({})", built_node_image(), id.chars().take(19).collect::<String>())),
+            install: "harness images build".into(),
         },
         Prerequisite {
             name: "go",
@@ -95,6 +118,10 @@ pub fn run() -> ExitCode {
         return ExitCode::FAILURE;
     }
     ExitCode::SUCCESS
+}
+
+fn built_node_image() -> String {
+    crate::cluster::kind::ImageSource::Offline.node_image()
 }
 
 /// The first line a command prints about itself, or `None` when it is absent or fails.

@@ -115,7 +115,12 @@ pub fn main() -> ExitCode {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {}", one_line(&e.to_string()));
-            ExitCode::FAILURE
+            // 130 = 128 + SIGINT, what shells report for a command stopped by Ctrl-C.
+            if matches!(e, Error::Interrupted) {
+                ExitCode::from(130)
+            } else {
+                ExitCode::FAILURE
+            }
         }
     }
 }
@@ -185,7 +190,7 @@ fn init_logging() {
 /// Waits for Ctrl-C; the commands that create things race their work against it and clean up.
 async fn interrupted() -> Error {
     let _ = tokio::signal::ctrl_c().await;
-    Error::State("interrupted; cleaned up what this command had created".into())
+    Error::Interrupted
 }
 
 #[cfg(test)]
