@@ -184,6 +184,7 @@ mod kubernetes_auth {
     };
     use kube::api::{Api, PostParams};
     use serde_json::json;
+    use std::time::Duration;
 
     struct Env {
         cfg: Config,
@@ -233,23 +234,16 @@ mod kubernetes_auth {
             ..Default::default()
         };
         // The namespace's `default` account appears a moment after the namespace.
-        for _ in 0..50 {
-            if let Ok(minted) = accounts
+        let what = format!("a token for {namespace}/{account}");
+        let minted = harness::wait::until(&what, Duration::from_secs(10), Duration::from_millis(200), || async {
+            let created = accounts
                 .create_token_request(account, &PostParams::default(), &request)
-                .await
-            {
-                return minted.status.expect("TokenRequest status").token.into();
-            }
-            harness::wait::until(
-                "a retry gap",
-                std::time::Duration::from_millis(200),
-                std::time::Duration::from_millis(100),
-                || async { Ok(None::<()>) },
-            )
-            .await
-            .ok();
-        }
-        panic!("no token for {namespace}/{account}");
+                .await;
+            Ok(created.ok().and_then(|r| r.status).map(|s| s.token))
+        })
+        .await
+        .unwrap();
+        minted.into()
     }
 
     #[tokio::test]
