@@ -14,6 +14,16 @@ raise fs.inotify.max_user_instances 512
 raise fs.inotify.max_user_watches 524288
 
 scripts/docker/up.sh
+# Debian packages the image build uses beyond Docker: debootstrap (the node and minbase rootfs),
+# gcc and libc headers (pause), GNU time (build timings).
+need=()
+command -v debootstrap >/dev/null || need+=(debootstrap)
+command -v gcc >/dev/null || need+=(gcc libc6-dev)
+[[ -x /usr/bin/time ]] || need+=(time)
+if ((${#need[@]})); then
+  echo "installing ${need[*]} with apt"
+  apt-get update -qq && apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
 scripts/install-bao.sh
 cargo build --quiet --package harness
 harness=target/debug/harness

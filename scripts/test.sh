@@ -17,6 +17,7 @@ cargo nextest run --workspace --profile ci "$@"
 
 harness=target/debug/harness
 e2e_status=0
+# shellcheck disable=SC2317 # run by the EXIT trap
 teardown() {
   local logs="$root/target/harness/logs"
   if ((e2e_status != 0)) && [[ -x $harness ]]; then
