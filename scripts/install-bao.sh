@@ -9,7 +9,7 @@
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-# shellcheck source=../fixtures/versions.env
+# shellcheck source-path=SCRIPTDIR source=../fixtures/versions.env
 source "$root/fixtures/versions.env"
 
 cache=${HARNESS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/vault-k8s-harness}

@@ -4,7 +4,7 @@
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-# shellcheck source=../fixtures/versions.env
+# shellcheck source-path=SCRIPTDIR source=../fixtures/versions.env
 source "$root/fixtures/versions.env"
 
 if cargo nextest --version 2>/dev/null | grep -q "cargo-nextest $NEXTEST_VERSION"; then
