@@ -14,7 +14,7 @@ IMAGES_CACHE=$HARNESS_CACHE/images
 export CGO_ENABLED=0 GOFLAGS=-buildvcs=false GOTOOLCHAIN=local
 
 # Pins the harness shares (KUBE_VERSION, KIND_VERSION, OPENBAO_VERSION, ...): one file for both.
-# shellcheck source=../../fixtures/versions.env
+# shellcheck source-path=SCRIPTDIR source=../../fixtures/versions.env
 source "$REPO_ROOT/fixtures/versions.env"
 # Pins only the image scripts use. Each Go one is also pinned in its tools/<x>/go.mod.
 ETCD_VERSION=v3.6.5       # tools/etcd; kubeadm v1.34.4 lists etcd:3.6.5-0
