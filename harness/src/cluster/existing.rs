@@ -106,21 +106,8 @@ impl Substrate for Existing {
 }
 
 fn server_url(kubeconfig: &Path, context: &str) -> Result<String> {
-    let parsed = Kubeconfig::read_from(kubeconfig)
-        .map_err(|e| Error::State(format!("cannot read kubeconfig {}: {e}", kubeconfig.display())))?;
-    let cluster_name = parsed
-        .contexts
-        .iter()
-        .find(|c| c.name == context)
-        .and_then(|c| c.context.as_ref())
-        .map(|c| c.cluster.clone())
-        .unwrap_or_default();
-    parsed
-        .clusters
-        .iter()
-        .find(|c| c.name == cluster_name)
-        .and_then(|c| c.cluster.as_ref())
-        .and_then(|c| c.server.clone())
+    super::kubeconfig_cluster(kubeconfig, context)?
+        .server
         .ok_or_else(|| Error::State(format!("context {context} names no server")))
 }
 

@@ -63,6 +63,25 @@ impl Cluster {
     }
 }
 
+/// The cluster entry (server, CA) a kubeconfig's context points at.
+pub fn kubeconfig_cluster(kubeconfig: &std::path::Path, context: &str) -> Result<kube::config::Cluster> {
+    let parsed = Kubeconfig::read_from(kubeconfig)
+        .map_err(|e| Error::State(format!("cannot read kubeconfig {}: {e}", kubeconfig.display())))?;
+    let cluster_name = parsed
+        .contexts
+        .iter()
+        .find(|c| c.name == context)
+        .and_then(|c| c.context.as_ref())
+        .map(|c| c.cluster.clone())
+        .ok_or_else(|| Error::State(format!("kube context `{context}` is not in {}", kubeconfig.display())))?;
+    parsed
+        .clusters
+        .into_iter()
+        .find(|c| c.name == cluster_name)
+        .and_then(|c| c.cluster)
+        .ok_or_else(|| Error::State(format!("kube context `{context}` names no cluster entry")))
+}
+
 /// Where `harness up` keeps kubeconfigs, logs and `clusters.json`.
 pub fn dir(state_dir: &std::path::Path) -> PathBuf {
     state_dir.join("clusters")

@@ -149,6 +149,23 @@ impl<'c> Runbook<'c> {
         self.root
             .enable_auth(&ttl.auth_mount, "userpass", ttl.effective_max_ttl)
             .await?;
+        self.write_reader_and_login().await
+    }
+
+    /// `auth tune -max-lease-ttl=<raised>`, then the same login: no warning, the full TTL.
+    /// Runs after [`Runbook::login_over_max_ttl`].
+    pub async fn login_after_raising_max_ttl(&self) -> Result<(Ttl, Login)> {
+        let ttl = &self.cfg.ttl;
+        step!("auth tune -max-lease-ttl={} {}", ttl.raised_max_ttl, ttl.auth_mount);
+        self.root.tune_auth_max_ttl(&ttl.auth_mount, ttl.raised_max_ttl).await?;
+        let tuned = self.root.auth_max_ttl(&ttl.auth_mount).await?;
+        Ok((tuned, self.write_reader_and_login().await?))
+    }
+
+    /// `write auth/<mount>/users/reader token_ttl=<role_ttl> ...` with a fresh random password,
+    /// then `write auth/<mount>/login/reader`: the login whose warnings the TTL checks read.
+    async fn write_reader_and_login(&self) -> Result<Login> {
+        let ttl = &self.cfg.ttl;
         let password = SecretString::from(random_password());
         step!(
             "write auth/{}/users/reader token_ttl={} token_policies={}",
@@ -165,37 +182,9 @@ impl<'c> Runbook<'c> {
                 &[&self.cfg.policy.name],
             )
             .await?;
-        self.login_reader(&password).await
-    }
-
-    /// `auth tune -max-lease-ttl=<raised>`, then the same login: no warning, the full TTL.
-    /// Runs after [`Runbook::login_over_max_ttl`].
-    pub async fn login_after_raising_max_ttl(&self) -> Result<(Ttl, Login)> {
-        let ttl = &self.cfg.ttl;
-        step!("auth tune -max-lease-ttl={} {}", ttl.raised_max_ttl, ttl.auth_mount);
-        self.root.tune_auth_max_ttl(&ttl.auth_mount, ttl.raised_max_ttl).await?;
-        let tuned = self.root.auth_max_ttl(&ttl.auth_mount).await?;
-        let password = SecretString::from(random_password());
-        self.root
-            .write_userpass_user(
-                &ttl.auth_mount,
-                "reader",
-                &password,
-                ttl.role_ttl,
-                &[&self.cfg.policy.name],
-            )
-            .await?;
-        Ok((tuned, self.login_reader(&password).await?))
-    }
-
-    async fn login_reader(&self, password: &SecretString) -> Result<Login> {
-        step!("write auth/{}/login/reader password=…", self.cfg.ttl.auth_mount);
-        self.root
-            .login(
-                &format!("{}/login/reader", self.cfg.ttl.auth_mount),
-                json!({ "password": password.expose_secret() }),
-            )
-            .await
+        step!("write auth/{}/login/reader password=…", ttl.auth_mount);
+        let body = json!({ "password": password.expose_secret() });
+        self.root.login(&format!("{}/login/reader", ttl.auth_mount), body).await
     }
 }
 

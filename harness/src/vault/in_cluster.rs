@@ -11,10 +11,7 @@ use std::{
 
 use base64::Engine;
 use k8s_openapi::api::core::v1::Secret;
-use kube::{
-    Api,
-    config::{KubeConfigOptions, Kubeconfig},
-};
+use kube::Api;
 use reqwest::Method;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -368,25 +365,8 @@ async fn service_account_token(client: &kube::Client, secret: &str) -> Result<Se
 
 /// The PEM of the CA that signed the cluster's API server certificate, from its kubeconfig.
 pub fn cluster_ca(cluster: &Cluster) -> Result<String> {
-    let kubeconfig = Kubeconfig::read_from(&cluster.kubeconfig)
-        .map_err(|e| Error::State(format!("cannot read {}: {e}", cluster.kubeconfig.display())))?;
-    let options = KubeConfigOptions {
-        context: Some(cluster.context.clone()),
-        ..Default::default()
-    };
-    let context_cluster = kubeconfig
-        .contexts
-        .iter()
-        .find(|c| Some(&c.name) == options.context.as_ref())
-        .and_then(|c| c.context.as_ref())
-        .map(|c| c.cluster.clone())
-        .unwrap_or_default();
-    let data = kubeconfig
-        .clusters
-        .iter()
-        .find(|c| c.name == context_cluster)
-        .and_then(|c| c.cluster.as_ref())
-        .and_then(|c| c.certificate_authority_data.clone())
+    let data = crate::cluster::kubeconfig_cluster(&cluster.kubeconfig, &cluster.context)?
+        .certificate_authority_data
         .ok_or_else(|| Error::State(format!("kubeconfig of {} holds no CA", cluster.name)))?;
     let pem = base64::engine::general_purpose::STANDARD
         .decode(data.trim())
