@@ -30,6 +30,7 @@ pub mod check;
 pub mod cli;
 pub mod cluster;
 pub mod config;
+pub mod delivery;
 pub mod duration;
 mod error;
 pub mod fixtures;

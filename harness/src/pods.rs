@@ -107,6 +107,93 @@ impl TestNamespace {
     }
 }
 
+/// `cat <path>` in a container of a running pod, bounded.
+pub async fn read_file(
+    client: &kube::Client,
+    namespace: &str,
+    pod: &str,
+    container: &str,
+    path: &str,
+) -> Result<String> {
+    use kube::api::AttachParams;
+    use tokio::io::AsyncReadExt;
+    let pods: Api<Pod> = Api::namespaced(client.clone(), namespace);
+    let what = format!("cat {path} in {namespace}/{pod}/{container}");
+    wait::within(&what, Duration::from_secs(30), async {
+        let params = AttachParams::default().container(container).stderr(false);
+        let mut process = pods
+            .exec(pod, ["cat", path], &params)
+            .await
+            .map_err(|e| Error::State(format!("{what}: {e}")))?;
+        let mut out = String::new();
+        if let Some(mut stdout) = process.stdout() {
+            stdout.read_to_string(&mut out).await.map_err(Error::io(what.clone()))?;
+        }
+        process.join().await.map_err(|e| Error::State(format!("{what}: {e}")))?;
+        Ok(out)
+    })
+    .await
+}
+
+/// Follows a container's log and forwards every line, as it arrives, to the returned channel.
+pub async fn follow_log(
+    client: &kube::Client,
+    namespace: &str,
+    pod: &str,
+    container: &str,
+) -> Result<tokio::sync::mpsc::UnboundedReceiver<String>> {
+    use futures::{AsyncBufReadExt, StreamExt};
+    let pods: Api<Pod> = Api::namespaced(client.clone(), namespace);
+    let params = LogParams {
+        follow: true,
+        container: Some(container.to_string()),
+        ..Default::default()
+    };
+    let stream = pods
+        .log_stream(pod, &params)
+        .await
+        .map_err(|e| Error::State(format!("following the log of {namespace}/{pod}/{container}: {e}")))?;
+    let (sender, receiver) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        let mut lines = stream.lines();
+        while let Some(Ok(line)) = lines.next().await {
+            if sender.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    Ok(receiver)
+}
+
+/// Waits (bounded) until a pod is Running.
+pub async fn wait_running(client: &kube::Client, namespace: &str, pod: &str, timeout: Duration) -> Result<()> {
+    let pods: Api<Pod> = Api::namespaced(client.clone(), namespace);
+    wait::until(
+        &format!("pod {namespace}/{pod} to run"),
+        timeout,
+        Duration::from_millis(250),
+        || async {
+            let current = pods
+                .get(pod)
+                .await
+                .map_err(|e| Error::State(format!("reading pod {pod}: {e}")))?;
+            Ok((current.status.and_then(|s| s.phase).as_deref() == Some("Running")).then_some(()))
+        },
+    )
+    .await
+}
+
+/// Restarts of every container of a pod, summed.
+pub async fn restarts(client: &kube::Client, namespace: &str, pod: &str) -> Result<i32> {
+    let pods: Api<Pod> = Api::namespaced(client.clone(), namespace);
+    let current = pods
+        .get(pod)
+        .await
+        .map_err(|e| Error::State(format!("reading pod {pod}: {e}")))?;
+    let statuses = current.status.and_then(|s| s.container_statuses).unwrap_or_default();
+    Ok(statuses.iter().map(|c| c.restart_count).sum())
+}
+
 #[derive(Debug)]
 pub struct PodOutcome {
     pub phase: String,

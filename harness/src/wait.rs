@@ -30,6 +30,14 @@ where
     }
 }
 
+/// A deliberate pause of known length (a random phase between measurement samples), not a wait
+/// for a condition.
+pub async fn pause(duration: Duration) {
+    // The other sanctioned sleep: its length is the point, nothing is being waited for.
+    #[allow(clippy::disallowed_methods)]
+    tokio::time::sleep(duration).await;
+}
+
 /// Bounds a single future (an HTTP call, a process exit) by a named deadline.
 pub async fn within<T>(what: &str, timeout: Duration, future: impl Future<Output = Result<T>>) -> Result<T> {
     tokio::time::timeout(timeout, future)
