@@ -209,6 +209,20 @@ mod kubernetes_auth {
     }
 
     impl Env {
+        /// A fresh namespace in `cluster` and a TokenRequest token for `account` in it.
+        async fn token_in_fresh_namespace(
+            &self,
+            cluster: &Cluster,
+            prefix: &str,
+            account: &str,
+        ) -> (TestNamespace, SecretString) {
+            let ns = TestNamespace::create(&cluster.client().await.unwrap(), prefix)
+                .await
+                .unwrap();
+            let jwt = token_request(cluster, &ns.name, account).await;
+            (ns, jwt)
+        }
+
         fn anonymous(&self) -> Vault {
             Vault::connect(&self.vault.endpoint, None).unwrap()
         }
@@ -217,6 +231,13 @@ mod kubernetes_auth {
             let body = json!({ "role": role, "jwt": jwt.expose_secret() });
             self.anonymous().login(&format!("{mount}/login"), body).await
         }
+    }
+
+    /// Vault refused with `status` and a message containing `text`.
+    #[track_caller]
+    fn assert_refused(refused: &harness::Error, status: u16, text: &str) {
+        assert_eq!(refused.vault_status(), Some(status), "{refused}");
+        assert!(refused.to_string().contains(text), "{refused}");
     }
 
     /// A token for `account` in `namespace` from the cluster's TokenRequest API, as kubelet mints them.
@@ -249,10 +270,7 @@ mod kubernetes_auth {
     #[tokio::test]
     async fn a_tokenrequest_login_gets_read_policy_and_the_articles_capped_ttl_with_its_warning() {
         let env = env().await;
-        let ns = TestNamespace::create(&env.app.client().await.unwrap(), "e2e-login")
-            .await
-            .unwrap();
-        let jwt = token_request(&env.app, &ns.name, "default").await;
+        let (ns, jwt) = env.token_in_fresh_namespace(&env.app, "e2e-login", "default").await;
 
         let auth = &env.cfg.kubernetes_auth;
         let login = env.login(&auth.mount, &auth.role, &jwt).await.unwrap();
@@ -271,10 +289,7 @@ mod kubernetes_auth {
     #[tokio::test]
     async fn the_login_token_lists_and_reads_the_secret_but_cannot_write_delete_or_leave_the_mount() {
         let env = env().await;
-        let ns = TestNamespace::create(&env.app.client().await.unwrap(), "e2e-policy")
-            .await
-            .unwrap();
-        let jwt = token_request(&env.app, &ns.name, "default").await;
+        let (ns, jwt) = env.token_in_fresh_namespace(&env.app, "e2e-policy", "default").await;
         let auth = &env.cfg.kubernetes_auth;
         let login = env.login(&auth.mount, &auth.role, &jwt).await.unwrap();
         let reader = env.anonymous().with_token(&login.token).unwrap();
@@ -396,19 +411,12 @@ op outside bao kv get "$OUTSIDE/$SECRET"
     #[tokio::test]
     async fn a_service_account_outside_the_bound_names_is_refused_with_403() {
         let env = env().await;
-        let ns = TestNamespace::create(&env.app.client().await.unwrap(), "e2e-intruder")
-            .await
-            .unwrap();
-        let jwt = token_request(&env.app, &ns.name, "intruder").await;
+        let (ns, jwt) = env.token_in_fresh_namespace(&env.app, "e2e-intruder", "intruder").await;
         let auth = &env.cfg.kubernetes_auth;
 
         let refused = env.login(&auth.mount, &auth.role, &jwt).await.unwrap_err();
 
-        assert_eq!(refused.vault_status(), Some(403), "{refused}");
-        assert!(
-            refused.to_string().contains("service account name not authorized"),
-            "{refused}"
-        );
+        assert_refused(&refused, 403, "service account name not authorized");
         ns.delete().await.unwrap();
     }
 
@@ -429,43 +437,34 @@ op outside bao kv get "$OUTSIDE/$SECRET"
         )
         .await
         .unwrap();
-        let ns = TestNamespace::create(&env.app.client().await.unwrap(), "e2e-other-ns")
-            .await
-            .unwrap();
-        let jwt = token_request(&env.app, &ns.name, "default").await;
+        let (ns, jwt) = env.token_in_fresh_namespace(&env.app, "e2e-other-ns", "default").await;
 
         let refused = env.login(&auth.mount, role, &jwt).await.unwrap_err();
 
-        assert_eq!(refused.vault_status(), Some(403), "{refused}");
-        assert!(refused.to_string().contains("namespace not authorized"), "{refused}");
+        assert_refused(&refused, 403, "namespace not authorized");
         ns.delete().await.unwrap();
     }
 
     #[tokio::test]
     async fn an_unknown_role_is_refused() {
         let env = env().await;
-        let ns = TestNamespace::create(&env.app.client().await.unwrap(), "e2e-no-role")
-            .await
-            .unwrap();
-        let jwt = token_request(&env.app, &ns.name, "default").await;
+        let (ns, jwt) = env.token_in_fresh_namespace(&env.app, "e2e-no-role", "default").await;
 
         let refused = env
             .login(&env.cfg.kubernetes_auth.mount, "no-such-role", &jwt)
             .await
             .unwrap_err();
 
-        assert_eq!(refused.vault_status(), Some(400), "{refused}");
-        assert!(refused.to_string().contains("invalid role name"), "{refused}");
+        assert_refused(&refused, 400, "invalid role name");
         ns.delete().await.unwrap();
     }
 
     #[tokio::test]
     async fn a_token_issued_by_the_vault_cluster_is_rejected() {
         let env = env().await;
-        let ns = TestNamespace::create(&env.vault_cluster.client().await.unwrap(), "e2e-foreign")
-            .await
-            .unwrap();
-        let foreign = token_request(&env.vault_cluster, &ns.name, "default").await;
+        let (ns, foreign) = env
+            .token_in_fresh_namespace(&env.vault_cluster, "e2e-foreign", "default")
+            .await;
         let auth = &env.cfg.kubernetes_auth;
 
         let refused = env.login(&auth.mount, &auth.role, &foreign).await.unwrap_err();
@@ -494,15 +493,13 @@ op outside bao kv get "$OUTSIDE/$SECRET"
         )
         .await
         .unwrap();
-        let ns = TestNamespace::create(&env.app.client().await.unwrap(), "e2e-bad-reviewer")
-            .await
-            .unwrap();
-        let jwt = token_request(&env.app, &ns.name, "default").await;
+        let (ns, jwt) = env
+            .token_in_fresh_namespace(&env.app, "e2e-bad-reviewer", "default")
+            .await;
 
         let refused = env.login(mount, &auth.role, &jwt).await.unwrap_err();
 
-        assert_eq!(refused.vault_status(), Some(403), "{refused}");
-        assert!(refused.to_string().contains("permission denied"), "{refused}");
+        assert_refused(&refused, 403, "permission denied");
         ns.delete().await.unwrap();
     }
 
@@ -510,10 +507,7 @@ op outside bao kv get "$OUTSIDE/$SECRET"
     async fn the_warning_follows_the_roles_ttl_and_a_raised_mount_cap_removes_it() {
         let env = env().await;
         let auth = &env.cfg.kubernetes_auth;
-        let ns = TestNamespace::create(&env.app.client().await.unwrap(), "e2e-ttl")
-            .await
-            .unwrap();
-        let jwt = token_request(&env.app, &ns.name, "default").await;
+        let (ns, jwt) = env.token_in_fresh_namespace(&env.app, "e2e-ttl", "default").await;
 
         // Role TTL 2000h on the article's mount: the text says 2000h.
         let mut cfg_2000h = env.cfg.clone();
@@ -569,10 +563,7 @@ op outside bao kv get "$OUTSIDE/$SECRET"
     async fn fifty_logins_in_a_row_all_succeed_and_their_latency_is_recorded() {
         use harness::measure::{self, Sample};
         let env = env().await;
-        let ns = TestNamespace::create(&env.app.client().await.unwrap(), "e2e-latency")
-            .await
-            .unwrap();
-        let jwt = token_request(&env.app, &ns.name, "default").await;
+        let (ns, jwt) = env.token_in_fresh_namespace(&env.app, "e2e-latency", "default").await;
         let auth = &env.cfg.kubernetes_auth;
 
         let mut samples = Vec::new();

@@ -103,15 +103,17 @@ impl Kind {
         command
     }
 
+    /// Runs `kind <args>` (with the user's KUBECONFIG left out), logged to `log`.
+    async fn run(&self, args: &[&str], log: &Path, timeout: Duration) -> Result<String> {
+        let what = format!("kind {}", args.iter().take(4).copied().collect::<Vec<_>>().join(" "));
+        let mut command = self.kind();
+        command.args(args);
+        run_logged(&what, &mut command, log, timeout).await
+    }
+
     /// Names of the kind clusters that exist now.
     pub async fn existing(&self) -> Result<Vec<String>> {
-        let out = run_logged(
-            "kind get clusters",
-            self.kind().arg("get").arg("clusters"),
-            &self.log("get"),
-            SHORT_COMMAND,
-        )
-        .await?;
+        let out = self.run(&["get", "clusters"], &self.log("get"), SHORT_COMMAND).await?;
         Ok(out
             .lines()
             .map(str::trim)
@@ -125,13 +127,9 @@ impl Kind {
         let log = self.log(name);
         if exists {
             step!("cluster {name} ({role}) exists: reusing it");
-            let mut export = self.kind();
-            export
-                .args(["export", "kubeconfig", "--name", name, "--kubeconfig"])
-                .arg(&kubeconfig);
-            run_logged(
-                &format!("kind export kubeconfig --name {name}"),
-                &mut export,
+            let kubeconfig = kubeconfig.to_string_lossy();
+            self.run(
+                &["export", "kubeconfig", "--name", name, "--kubeconfig", &kubeconfig],
                 &log,
                 SHORT_COMMAND,
             )
@@ -144,29 +142,23 @@ impl Kind {
             let config = self.dir.join("kind-cluster.yaml");
             std::fs::write(&config, fixtures::KIND_CLUSTER)
                 .map_err(Error::io(format!("cannot write {}", config.display())))?;
-            let mut create = self.kind();
-            create
-                .args([
-                    "create",
-                    "cluster",
-                    "--name",
-                    name,
-                    "--image",
-                    &self.images.node_image(),
-                    "--wait",
-                    "0s",
-                ])
-                .arg("--config")
-                .arg(&config)
-                .arg("--kubeconfig")
-                .arg(&kubeconfig);
-            run_logged(
-                &format!("kind create cluster --name {name}"),
-                &mut create,
-                &log,
-                CREATE_TIMEOUT,
-            )
-            .await?;
+            let image = self.images.node_image();
+            let (config, kubeconfig) = (config.to_string_lossy(), kubeconfig.to_string_lossy());
+            let args = [
+                "create",
+                "cluster",
+                "--name",
+                name,
+                "--image",
+                &image,
+                "--wait",
+                "0s",
+                "--config",
+                &config,
+                "--kubeconfig",
+                &kubeconfig,
+            ];
+            self.run(&args, &log, CREATE_TIMEOUT).await?;
         }
         let node_address = node_address(name, &log).await?;
         let cluster = Cluster {
@@ -181,15 +173,8 @@ impl Kind {
         wait_node_ready(&client, &format!("{name}-control-plane")).await?;
         for image in local_images() {
             step!("kind load docker-image {image} --name {name}");
-            let mut load = self.kind();
-            load.args(["load", "docker-image", &image, "--name", name]);
-            run_logged(
-                &format!("kind load docker-image {image}"),
-                &mut load,
-                &log,
-                SHORT_COMMAND,
-            )
-            .await?;
+            self.run(&["load", "docker-image", &image, "--name", name], &log, SHORT_COMMAND)
+                .await?;
         }
         Ok(cluster)
     }
@@ -198,6 +183,7 @@ impl Kind {
     pub async fn merge_kubeconfig(&self) -> Result<()> {
         for (_, name) in &self.names {
             step!("kind export kubeconfig --name {name} (into your kubeconfig)");
+            // Not `self.run`: this one must see the user's KUBECONFIG, it writes there.
             let mut export = Command::new(&self.binary);
             export.args(["export", "kubeconfig", "--name", name]);
             run_logged(
@@ -216,11 +202,9 @@ impl Kind {
         let existing = self.existing().await?;
         for (_, name) in self.names.iter().filter(|(_, n)| existing.contains(n)) {
             step!("kind export logs --name {name} {}", dir.join(name).display());
-            let mut export = self.kind();
-            export.args(["export", "logs", "--name", name]).arg(dir.join(name));
-            run_logged(
-                &format!("kind export logs --name {name}"),
-                &mut export,
+            let into = dir.join(name);
+            self.run(
+                &["export", "logs", "--name", name, &into.to_string_lossy()],
                 &self.log(name),
                 SHORT_COMMAND,
             )
@@ -246,15 +230,8 @@ impl Substrate for Kind {
         let existing = self.existing().await?;
         for (_, name) in self.names.iter().filter(|(_, n)| existing.contains(n)) {
             step!("kind delete cluster --name {name}");
-            let mut delete = self.kind();
-            delete.args(["delete", "cluster", "--name", name]);
-            run_logged(
-                &format!("kind delete cluster --name {name}"),
-                &mut delete,
-                &self.log(name),
-                SHORT_COMMAND,
-            )
-            .await?;
+            self.run(&["delete", "cluster", "--name", name], &self.log(name), SHORT_COMMAND)
+                .await?;
         }
         remove_idle_kind_network(&self.log("network")).await
     }
