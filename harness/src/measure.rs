@@ -1,28 +1,61 @@
 //! Measurements are data: each sample is one JSON line; summaries are computed from samples only.
 
-use std::{io::Write, path::Path, time::Duration};
+use std::{collections::BTreeMap, io::Write, path::Path, time::Duration};
 
 use serde::{Deserialize, Serialize};
 
 use crate::{Error, Result};
 
-/// One measured value, as written to `samples.jsonl`.
+/// One measured value, as written to `samples.jsonl`: what was measured (method, profile,
+/// metric), the value with its unit, and the versions it was measured on.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Sample {
-    pub scenario: String,
+    pub method: String,
+    pub profile: String,
     pub metric: String,
     pub value: f64,
     pub unit: String,
+    pub outcome: Outcome,
+    pub versions: BTreeMap<String, String>,
+}
+
+/// Whether a sample is a measurement or the bound a wait ran out at.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Outcome {
+    Measured,
+    /// The bounded wait ran out: `value` is the bound, the real value is larger (or infinite).
+    NotWithin,
 }
 
 impl Sample {
-    pub fn millis(scenario: &str, metric: &str, elapsed: Duration) -> Sample {
+    pub fn millis(method: &str, profile: &str, metric: &str, elapsed: Duration) -> Sample {
+        Sample::new(method, profile, metric, elapsed.as_secs_f64() * 1000.0, "ms")
+    }
+
+    pub fn new(method: &str, profile: &str, metric: &str, value: f64, unit: &str) -> Sample {
         Sample {
-            scenario: scenario.into(),
+            method: method.into(),
+            profile: profile.into(),
             metric: metric.into(),
-            value: elapsed.as_secs_f64() * 1000.0,
-            unit: "ms".into(),
+            value,
+            unit: unit.into(),
+            outcome: Outcome::Measured,
+            versions: BTreeMap::new(),
         }
+    }
+
+    /// A wait for `metric` that ran out after `bound`.
+    pub fn not_within(method: &str, profile: &str, metric: &str, bound: Duration) -> Sample {
+        Sample {
+            outcome: Outcome::NotWithin,
+            ..Sample::millis(method, profile, metric, bound)
+        }
+    }
+
+    pub fn with_versions(mut self, versions: &BTreeMap<String, String>) -> Sample {
+        self.versions = versions.clone();
+        self
     }
 }
 
@@ -73,13 +106,18 @@ mod tests {
     fn samples_round_trip_as_json_lines() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("s/samples.jsonl");
-        let sample = Sample::millis("login", "latency", Duration::from_millis(12));
-        append(&path, &[sample.clone(), sample.clone()]).unwrap();
+        let versions = BTreeMap::from([("openbao".to_string(), "2.7.2".to_string())]);
+        let sample = Sample::millis("kubernetes_auth", "-", "login_latency", Duration::from_millis(12)).with_versions(&versions);
+        let bound = Sample::not_within("eso", "defaults", "rotation_latency", Duration::from_secs(360));
+        append(&path, &[sample.clone(), bound.clone()]).unwrap();
         let read: Vec<Sample> = std::fs::read_to_string(&path)
             .unwrap()
             .lines()
             .map(|l| serde_json::from_str(l).unwrap())
             .collect();
-        assert_eq!(read, [sample.clone(), sample]);
+        assert_eq!(read, [sample, bound.clone()]);
+        assert_eq!(bound.value, 360_000.0);
+        let line = serde_json::to_string(&bound).unwrap();
+        assert!(line.contains("\"outcome\":\"not_within\""), "{line}");
     }
 }

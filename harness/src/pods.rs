@@ -115,14 +115,26 @@ pub async fn read_file(
     container: &str,
     path: &str,
 ) -> Result<String> {
+    exec(client, namespace, pod, container, &["cat", path], &format!("cat {path}")).await
+}
+
+/// Runs `command` in a container of a running pod and returns its stdout (bounded, 30 s).
+async fn exec(
+    client: &kube::Client,
+    namespace: &str,
+    pod: &str,
+    container: &str,
+    command: &[&str],
+    shown: &str,
+) -> Result<String> {
     use kube::api::AttachParams;
     use tokio::io::AsyncReadExt;
     let pods: Api<Pod> = Api::namespaced(client.clone(), namespace);
-    let what = format!("cat {path} in {namespace}/{pod}/{container}");
+    let what = format!("{shown} in {namespace}/{pod}/{container}");
     wait::within(&what, Duration::from_secs(30), async {
         let params = AttachParams::default().container(container).stderr(false);
         let mut process = pods
-            .exec(pod, ["cat", path], &params)
+            .exec(pod, command.iter().copied(), &params)
             .await
             .map_err(|e| Error::State(format!("{what}: {e}")))?;
         let mut out = String::new();
@@ -181,6 +193,87 @@ pub async fn wait_running(client: &kube::Client, namespace: &str, pod: &str, tim
         },
     )
     .await
+}
+
+/// The files directly under `dir` in a container, by name (bounded). Read by a shell loop that
+/// separates names and contents with NUL bytes; the contents are secrets and are kept as such.
+pub async fn read_files(
+    client: &kube::Client,
+    namespace: &str,
+    pod: &str,
+    container: &str,
+    dir: &str,
+) -> Result<BTreeMap<String, crate::secret::SecretString>> {
+    let script = format!(r#"for f in {dir}/*; do [ -f "$f" ] || continue; printf '%s\0' "${{f##*/}}"; cat "$f"; printf '\0'; done"#);
+    let out = exec(client, namespace, pod, container, &["sh", "-c", &script], &format!("read {dir}")).await?;
+    let parts: Vec<&str> = out.split('\0').collect();
+    Ok(parts
+        .chunks_exact(2)
+        .map(|pair| (pair[0].to_string(), crate::secret::SecretString::from(pair[1])))
+        .collect())
+}
+
+/// Waits (bounded) until a Deployment has all its replicas ready.
+pub async fn wait_deployment_ready(client: &kube::Client, namespace: &str, name: &str, timeout: Duration) -> Result<()> {
+    use k8s_openapi::api::apps::v1::Deployment;
+    let api: Api<Deployment> = Api::namespaced(client.clone(), namespace);
+    wait::until(
+        &format!("deployment {namespace}/{name} to be ready"),
+        timeout,
+        Duration::from_millis(500),
+        || async {
+            let current = api
+                .get(name)
+                .await
+                .map_err(|e| Error::State(format!("reading deployment {namespace}/{name}: {e}")))?;
+            let wanted = current.spec.and_then(|s| s.replicas).unwrap_or(1);
+            let ready = current.status.and_then(|s| s.ready_replicas).unwrap_or(0);
+            Ok((ready >= wanted).then_some(()))
+        },
+    )
+    .await
+}
+
+/// Waits (bounded) until a CustomResourceDefinition is established (its API is served).
+pub async fn wait_crd_established(client: &kube::Client, name: &str, timeout: Duration) -> Result<()> {
+    use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
+    let api: Api<CustomResourceDefinition> = Api::all(client.clone());
+    wait::until(
+        &format!("CRD {name} to be established"),
+        timeout,
+        Duration::from_millis(250),
+        || async {
+            let crd = api
+                .get(name)
+                .await
+                .map_err(|e| Error::State(format!("reading CRD {name}: {e}")))?;
+            let established = crd
+                .status
+                .and_then(|s| s.conditions)
+                .unwrap_or_default()
+                .iter()
+                .any(|c| c.type_ == "Established" && c.status == "True");
+            Ok(established.then_some(()))
+        },
+    )
+    .await
+}
+
+/// Names of a pod's init containers and containers.
+pub async fn container_names(client: &kube::Client, namespace: &str, pod: &str) -> Result<Vec<String>> {
+    let pods: Api<Pod> = Api::namespaced(client.clone(), namespace);
+    let current = pods
+        .get(pod)
+        .await
+        .map_err(|e| Error::State(format!("reading pod {pod}: {e}")))?;
+    let spec = current.spec.unwrap_or_default();
+    Ok(spec
+        .init_containers
+        .unwrap_or_default()
+        .into_iter()
+        .chain(spec.containers)
+        .map(|c| c.name)
+        .collect())
 }
 
 /// Restarts of every container of a pod, summed.

@@ -570,7 +570,7 @@ op outside bao kv get "$OUTSIDE/$SECRET"
         for _ in 0..50 {
             let started = std::time::Instant::now();
             let login = env.login(&auth.mount, &auth.role, &jwt).await.unwrap();
-            samples.push(Sample::millis("kubernetes_auth", "login_latency", started.elapsed()));
+            samples.push(Sample::millis("kubernetes_auth", "-", "login_latency", started.elapsed()));
             expect::ttl_capped(&login, &env.cfg).assert_passed();
         }
 

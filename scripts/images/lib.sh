@@ -133,3 +133,26 @@ reset_rootfs() {
 ensure_debian_base() {
   "$REPO_ROOT/scripts/images/debian-base.sh" || fail "debian-base.sh"
 }
+
+# go_tool_image TOOLS_NAME MODULE VERSION PACKAGE BINARY TAG LDFLAGS: for a one-binary component,
+# build PACKAGE of the pinned MODULE from tools/TOOLS_NAME into $OUT/bin/BINARY, then the image TAG
+# (Debian minbase plus the binary as its entrypoint, run as an unprivileged user).
+# Callers have run component_init and is_done.
+go_tool_image() {
+  local tools=$1 module=$2 version=$3 package=$4 binary=$5 tag=$6 ldflags=$7 mod ctx
+  mod=$(tools_dir "$tools" "$module" "$version")
+  ensure_debian_base
+  mkdir -p "$OUT/bin"
+  note "building $binary $version (log: $LOG)"
+  timed "go build $binary" sh -c "cd '$mod' && go build -trimpath -ldflags '-s -w $ldflags' -o '$OUT/bin/$binary' '$package'"
+  ctx=$OUT/context
+  rm -rf "$ctx" && mkdir -p "$ctx"
+  cp "$OUT/bin/$binary" "$ctx/"
+  cat >"$ctx/Dockerfile" <<EOD
+FROM $LOCAL_REPO/debian-minbase:$DEBIAN_SUITE
+COPY $binary /bin/$binary
+USER 65532:65532
+ENTRYPOINT ["/bin/$binary"]
+EOD
+  build_image "$tag" "$ctx"
+}

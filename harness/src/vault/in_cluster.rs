@@ -146,6 +146,17 @@ fn read_keys(dir: &Path) -> Result<InitKeys> {
 }
 
 /// The image the server (and every agent) runs; built locally, never pulled.
+/// Vault's audit log on the server's stdout, so the pod log holds one JSON entry per request
+/// (values HMAC-ed) for the per-method request rates (`delivery::audit`). OpenBao 2.x refuses
+/// audit devices through the API and takes them only from the config file; HashiCorp Vault
+/// cannot run in a cluster offline (no image), so it gets none.
+fn audit_hcl(flavor: Flavor) -> &'static str {
+    match flavor {
+        Flavor::OpenBao => "\naudit \"file\" \"stdout\" {\n  options {\n    file_path = \"stdout\"\n  }\n}\n",
+        Flavor::Vault => "",
+    }
+}
+
 pub fn image(flavor: Flavor) -> Result<String> {
     match flavor {
         Flavor::OpenBao => Ok(format!(
@@ -188,12 +199,13 @@ async fn deploy(cluster: &Cluster, cfg: &Config, dir: &Path, data: DataVolume) -
         cluster_port: 8201,
         tls: Some((Path::new("/vault/tls/tls.crt"), Path::new("/vault/tls/tls.key"))),
     };
-    let hcl = server_hcl(
+    let mut hcl = server_hcl(
         cfg.vault.flavor,
         cfg.vault.storage(),
         Path::new("/vault/data"),
         &listener,
     );
+    hcl.push_str(audit_hcl(cfg.vault.flavor));
     let indented: String = hcl.lines().map(|l| format!("    {l}\n")).collect();
     let port = cfg.kubernetes_auth.vault_node_port.to_string();
     let image = image(cfg.vault.flavor)?;

@@ -1,0 +1,175 @@
+//! The Vault Agent Injector (vault-k8s): installed once in the app cluster; consumer pods carry
+//! only the article's annotations and get the agent containers from its webhook.
+
+use std::time::Duration;
+
+use super::{Consumer, Profile, Target, app_container};
+use crate::{
+    Error, Result, apply, fixtures,
+    secret::{SecretData, SecretString},
+};
+
+const INSTALL: &str = include_str!("../../../fixtures/delivery/injector/install.yaml");
+const POD: &str = include_str!("../../../fixtures/delivery/injector/pod.yaml");
+
+pub const NAMESPACE: &str = "vault-injector";
+/// The file `agent-inject-secret-mysecret` renders to.
+pub const SECRET_FILE: &str = "mysecret";
+const READY_TIMEOUT: Duration = Duration::from_secs(120);
+
+pub fn install_manifests(target: &Target<'_>) -> Result<String> {
+    let image = format!("harness.local/vault-k8s:{}", fixtures::version("VAULT_K8S_VERSION"));
+    let agent_image = crate::vault::in_cluster::image(target.cfg.vault.flavor)?;
+    apply::render(
+        INSTALL,
+        &[
+            ("IMAGE", &image),
+            ("AGENT_IMAGE", &agent_image),
+            ("VAULT_ADDR", &target.vault.endpoint.addr),
+            ("CA_PEM_BASE64", &target.ca_pem_base64()),
+            ("AUTH_MOUNT", &target.cfg.kubernetes_auth.mount),
+        ],
+    )
+}
+
+/// Deploys the injector and waits until its webhook has a CA bundle and the injector is ready:
+/// before that, `failurePolicy: Ignore` would admit consumer pods without agents.
+pub async fn install(client: &kube::Client, target: &Target<'_>) -> Result<()> {
+    crate::step!("install the Vault Agent Injector in namespace {NAMESPACE}");
+    apply::apply(client, &install_manifests(target)?).await?;
+    crate::pods::wait_deployment_ready(client, NAMESPACE, "vault-injector", READY_TIMEOUT).await?;
+    wait_ca_bundle(client).await
+}
+
+async fn wait_ca_bundle(client: &kube::Client) -> Result<()> {
+    use k8s_openapi::api::admissionregistration::v1::MutatingWebhookConfiguration;
+    let api: kube::Api<MutatingWebhookConfiguration> = kube::Api::all(client.clone());
+    crate::wait::until(
+        "the injector to write its CA bundle into webhook harness-vault-agent-injector",
+        READY_TIMEOUT,
+        Duration::from_millis(500),
+        || async {
+            let webhook = api
+                .get("harness-vault-agent-injector")
+                .await
+                .map_err(|e| Error::State(format!("reading the injector webhook: {e}")))?;
+            let has_bundle = webhook
+                .webhooks
+                .unwrap_or_default()
+                .iter()
+                .all(|w| w.client_config.ca_bundle.as_ref().is_some_and(|b| !b.0.is_empty()));
+            Ok(has_bundle.then_some(()))
+        },
+    )
+    .await
+}
+
+pub fn manifests(target: &Target<'_>, consumer: &Consumer, profile: Profile) -> Result<String> {
+    let annotations = match profile.interval() {
+        Some(interval) => format!(
+            "    vault.hashicorp.com/template-static-secret-render-interval: \"{}s\"",
+            interval.as_secs()
+        ),
+        None => String::new(),
+    };
+    apply::render(
+        POD,
+        &[
+            ("NAMESPACE", &consumer.namespace),
+            ("POD", &consumer.pod),
+            ("ROLE", &target.cfg.kubernetes_auth.role),
+            ("SECRET_PATH", &target.secret_path(&consumer.secret_name)),
+            ("AUTH_MOUNT", &target.cfg.kubernetes_auth.mount),
+            ("PROFILE_ANNOTATIONS", &annotations),
+            ("APP_CONTAINER", &app_container("[]")?),
+        ],
+    )
+}
+
+/// The injector's default template (`map`) prints each top-level field of the secret as Go prints
+/// a value: for KV v2 `data: map[password:p username:u]` (plus `metadata: map[...]`), for KV v1
+/// `password: p`. Values containing spaces cannot be told apart in that format; the harness writes
+/// none.
+pub fn parse_default_template(text: &str) -> Result<SecretData> {
+    let malformed = || Error::State("the injector's rendered file is not in its default template's format".into());
+    if let Some(line) = text.lines().find(|l| l.starts_with("data: map[")) {
+        let inner = line
+            .strip_prefix("data: map[")
+            .and_then(|rest| rest.strip_suffix(']'))
+            .ok_or_else(malformed)?;
+        let fields = inner.split(' ').filter(|f| !f.is_empty()).map(|field| {
+            field
+                .split_once(':')
+                .map(|(k, v)| (k.to_string(), SecretString::from(v)))
+                .ok_or_else(malformed)
+        });
+        return Ok(SecretData::new(fields.collect::<Result<Vec<_>>>()?));
+    }
+    let fields = text
+        .lines()
+        .filter(|l| !l.is_empty())
+        .map(|l| l.split_once(": ").map(|(k, v)| (k.to_string(), SecretString::from(v))).ok_or_else(malformed));
+    Ok(SecretData::new(fields.collect::<Result<Vec<_>>>()?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{
+        delivery::tests_support::{consumer, target_with},
+        secret::ExposeSecret,
+    };
+
+    #[test]
+    fn kv_v2_default_template_output_is_parsed_and_metadata_ignored() {
+        let text = "data: map[password:p4ss username:admin]\nmetadata: map[created_time:2026-11-28T21:00:00Z custom_metadata:<nil> deletion_time: destroyed:false version:3]\n";
+        let data = parse_default_template(text).unwrap();
+        assert_eq!(data.keys().collect::<Vec<_>>(), ["password", "username"]);
+        assert_eq!(data.get("password").unwrap().expose_secret(), "p4ss");
+    }
+
+    #[test]
+    fn kv_v1_default_template_output_is_parsed() {
+        let data = parse_default_template("password: p\nusername: u\n").unwrap();
+        assert_eq!(data.get("username").unwrap().expose_secret(), "u");
+        assert!(parse_default_template("garbage").is_err());
+    }
+
+    #[test]
+    fn the_consumer_carries_the_articles_annotations_and_no_agent_container() {
+        target_with(2, |target| {
+            let text = manifests(target, &consumer(), Profile::Tuned).unwrap();
+            let pod = &apply::parse(&text).unwrap()[0];
+            let annotations = &pod.metadata.annotations.as_ref().unwrap();
+            assert_eq!(annotations["vault.hashicorp.com/agent-inject"], "true");
+            assert_eq!(annotations["vault.hashicorp.com/role"], "vault-test");
+            assert_eq!(
+                annotations["vault.hashicorp.com/agent-inject-secret-mysecret"],
+                "secret/data/s1"
+            );
+            assert_eq!(
+                annotations["vault.hashicorp.com/template-static-secret-render-interval"],
+                "10s"
+            );
+            assert_eq!(pod.data["spec"]["containers"].as_array().unwrap().len(), 1);
+
+            let text = manifests(target, &consumer(), Profile::Defaults).unwrap();
+            let pod = &apply::parse(&text).unwrap()[0];
+            let annotations = pod.metadata.annotations.as_ref().unwrap();
+            assert!(!annotations.contains_key("vault.hashicorp.com/template-static-secret-render-interval"));
+        });
+    }
+
+    #[test]
+    fn the_install_points_at_the_vault_with_its_ca() {
+        target_with(2, |target| {
+            let objects = apply::parse(&install_manifests(target).unwrap()).unwrap();
+            let deployment = objects.iter().find(|o| o.types.as_ref().unwrap().kind == "Deployment").unwrap();
+            let env = deployment.data["spec"]["template"]["spec"]["containers"][0]["env"].as_array().unwrap();
+            let value = |name: &str| env.iter().find(|e| e["name"] == name).unwrap()["value"].clone();
+            assert_eq!(value("AGENT_INJECT_VAULT_ADDR"), "https://10.0.0.2:30820");
+            assert_eq!(value("AGENT_INJECT_VAULT_AUTH_PATH"), "auth/kubernetes");
+            assert_eq!(value("AGENT_INJECT_VAULT_CACERT_BYTES"), target.ca_pem_base64().as_str());
+        });
+    }
+}

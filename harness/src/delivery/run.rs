@@ -1,0 +1,418 @@
+//! One measured run of one delivery method, the way a platform engineer would check it by hand:
+//! 1. install the method's components in the app cluster (if it has any);
+//! 2. create consumer pods in rounds; for each, time pod creation → the value readable in the
+//!    application container, and check it reads the right username and password;
+//! 3. in the last round's pods, rotate the secret in Vault at random phases and time each write →
+//!    the application container seeing the change; no pod may restart;
+//! 4. read the overhead at steady state and Vault's request load from its audit log.
+//!
+//! Every change is detected by the application container's own 100 ms poll and stamped with the
+//! node's wall clock, which on kind is the host's clock the harness stamps Vault writes with.
+
+use std::{
+    collections::BTreeMap,
+    time::{Duration, SystemTime, UNIX_EPOCH},
+};
+
+use futures::future::try_join_all;
+use rand::Rng;
+use tokio::sync::mpsc::UnboundedReceiver;
+
+use super::{Consumer, Method, Profile, SECRETS_DIR, Target, audit, overhead};
+use crate::{
+    Error, Result, apply,
+    measure::{self, Sample},
+    pods::{self, TestNamespace},
+    secret::{SecretData, SecretString},
+    vault::Vault,
+    wait,
+};
+
+const APP: &str = "app";
+
+/// How many consumers, rounds and rotations a run takes, and how long any one wait may last.
+#[derive(Clone, Copy, Debug)]
+pub struct Plan {
+    pub profile: Profile,
+    /// Consumer pods per round (run side by side).
+    pub consumers: usize,
+    /// Rounds of consumers: `consumers × rounds` delivery samples.
+    pub rounds: usize,
+    /// Rotations in each pod of the last round: `consumers × rotations` rotation samples.
+    pub rotations: usize,
+    /// The bound of every wait; in the defaults profile a rotation that is not seen within it is
+    /// recorded as "not within" instead of failing the run.
+    pub bound: Duration,
+}
+
+impl Plan {
+    /// The quick run: tuned profile, 12 deliveries (3 rounds of 4 pods), 20 rotations (5 in each
+    /// of 4 pods). Four pods per round fit the injector's default agent CPU requests (250m each)
+    /// next to the control plane on a 2-core node.
+    pub fn quick() -> Plan {
+        Plan {
+            profile: Profile::Tuned,
+            consumers: 4,
+            rounds: 3,
+            rotations: 5,
+            bound: Duration::from_secs(180),
+        }
+    }
+
+    /// The nightly defaults profile: 3 consumers, one rotation each, every wait bounded at 6 min.
+    pub fn defaults() -> Plan {
+        Plan {
+            profile: Profile::Defaults,
+            consumers: 3,
+            rounds: 1,
+            rotations: 1,
+            bound: Duration::from_secs(360),
+        }
+    }
+
+    /// The spread of random rotation phases: one refresh interval (tuned), or a minute.
+    fn phase_spread(&self) -> Duration {
+        self.profile.interval().unwrap_or(Duration::from_secs(60))
+    }
+}
+
+/// Where a run happens.
+pub struct Env<'a> {
+    /// The app cluster, where consumers and the method's components run.
+    pub app: &'a kube::Client,
+    /// The vault cluster, whose Vault pod log is the audit log.
+    pub vault_cluster: &'a kube::Client,
+    /// A Vault client allowed to write the delivered secrets (the harness's root token).
+    pub writer: &'a Vault,
+    pub target: Target<'a>,
+    /// Versions every sample is tagged with (Vault, Kubernetes, harness; the method's are added).
+    pub versions: BTreeMap<String, String>,
+}
+
+/// The samples of one method in one profile.
+#[derive(Debug)]
+pub struct MethodRun {
+    pub method: Method,
+    pub profile: Profile,
+    pub samples: Vec<Sample>,
+}
+
+impl MethodRun {
+    /// Measured values of `metric` (not-within samples excluded).
+    pub fn values(&self, metric: &str) -> Vec<f64> {
+        self.samples
+            .iter()
+            .filter(|s| s.metric == metric && s.outcome == measure::Outcome::Measured)
+            .map(|s| s.value)
+            .collect()
+    }
+
+    /// Samples of `metric` whose wait ran out.
+    pub fn not_within(&self, metric: &str) -> usize {
+        self.samples
+            .iter()
+            .filter(|s| s.metric == metric && s.outcome == measure::Outcome::NotWithin)
+            .count()
+    }
+}
+
+/// Runs `plan` for `method`; the run's namespace is removed afterwards, its events are part of
+/// any error.
+pub async fn run(method: Method, env: &Env<'_>, plan: Plan) -> Result<MethodRun> {
+    method.install(env.app, &env.target).await?;
+    let namespace = TestNamespace::create(env.app, &format!("delivery-{}", method.name().replace('_', "-"))).await?;
+    crate::step!("{method} ({}): measuring in namespace {}", plan.profile.name(), namespace.name);
+    let outcome = Run {
+        method,
+        env,
+        plan,
+        namespace: &namespace.name,
+        versions: versions(method, env),
+    }
+    .measure()
+    .await;
+    let outcome = match outcome {
+        Ok(samples) => Ok(samples),
+        Err(e) => {
+            let events = namespace.events().await;
+            Err(Error::State(format!(
+                "{method} ({}): {e}\nevents in {}:\n  {}",
+                plan.profile.name(),
+                namespace.name,
+                events.join("\n  ")
+            )))
+        }
+    };
+    namespace.delete().await?;
+    Ok(MethodRun {
+        method,
+        profile: plan.profile,
+        samples: outcome?,
+    })
+}
+
+fn versions(method: Method, env: &Env<'_>) -> BTreeMap<String, String> {
+    let mut versions = env.versions.clone();
+    for (name, version) in method.component_versions() {
+        versions.insert(name.to_string(), version.to_string());
+    }
+    versions
+}
+
+struct Run<'a> {
+    method: Method,
+    env: &'a Env<'a>,
+    plan: Plan,
+    namespace: &'a str,
+    versions: BTreeMap<String, String>,
+}
+
+/// A running consumer and the stream of its application container's `changed <time>` lines.
+struct Watched {
+    consumer: Consumer,
+    changes: UnboundedReceiver<String>,
+    expected: SecretData,
+}
+
+impl Run<'_> {
+    async fn measure(&self) -> Result<Vec<Sample>> {
+        let mut samples = Vec::new();
+        let mut last_round = Vec::new();
+        for round in 0..self.plan.rounds {
+            let started = try_join_all((0..self.plan.consumers).map(|i| self.start(round, i))).await?;
+            let (watched, delivered): (Vec<_>, Vec<_>) = started.into_iter().unzip();
+            samples.extend(delivered);
+            if round + 1 < self.plan.rounds {
+                try_join_all(watched.iter().map(|w| self.remove(&w.consumer))).await?;
+            } else {
+                last_round = watched;
+            }
+        }
+
+        let rotation_start = now();
+        let rotated = try_join_all(last_round.iter_mut().map(|w| self.rotate(w))).await?;
+        let rotation_end = now();
+        samples.extend(rotated.into_iter().flatten());
+
+        samples.extend(self.overhead(&last_round).await?);
+        samples.push(self.vault_load(last_round.len(), rotation_start, rotation_end).await?);
+        Ok(samples)
+    }
+
+    fn sample_ms(&self, metric: &str, elapsed: Duration) -> Sample {
+        Sample::millis(self.method.name(), self.plan.profile.name(), metric, elapsed).with_versions(&self.versions)
+    }
+
+    fn sample(&self, metric: &str, value: f64, unit: &str) -> Sample {
+        Sample::new(self.method.name(), self.plan.profile.name(), metric, value, unit).with_versions(&self.versions)
+    }
+
+    /// Creates consumer `i` of `round` and measures its delivery.
+    async fn start(&self, round: usize, i: usize) -> Result<(Watched, Sample)> {
+        let consumer = Consumer {
+            namespace: self.namespace.to_string(),
+            pod: format!("consumer-{round}-{i}"),
+            secret_name: format!("{}-{round}-{i}", self.namespace),
+        };
+        let cfg = self.env.target.cfg;
+        let expected = cfg.kv.data.clone();
+        self.kv().put(&consumer.secret_name, &expected).await?;
+        let manifests = self.method.manifests(&self.env.target, &consumer, self.plan.profile)?;
+
+        let created = now();
+        apply::apply(self.env.app, &manifests).await?;
+        pods::wait_running(self.env.app, self.namespace, &consumer.pod, self.plan.bound).await?;
+        self.check_method_in_place(&consumer).await?;
+        let mut changes = pods::follow_log(self.env.app, self.namespace, &consumer.pod, APP).await?;
+        let delivered = next_change(&mut changes, created, self.plan.bound, &consumer).await?;
+        self.check_app_reads(&consumer, &expected).await?;
+        let sample = self.sample_ms("delivery_latency", Duration::from_secs_f64(delivered - created));
+        Ok((
+            Watched {
+                consumer,
+                changes,
+                expected,
+            },
+            sample,
+        ))
+    }
+
+    /// The method's containers are in the pod: with `failurePolicy: Ignore` a slow injector
+    /// silently admits pods without agents, which would measure nothing.
+    async fn check_method_in_place(&self, consumer: &Consumer) -> Result<()> {
+        let names = pods::container_names(self.env.app, self.namespace, &consumer.pod).await?;
+        let missing: Vec<_> = self
+            .method
+            .added_containers()
+            .iter()
+            .filter(|c| !names.iter().any(|n| n == *c))
+            .collect();
+        match missing.is_empty() {
+            true => Ok(()),
+            false => Err(Error::State(format!(
+                "pod {} lacks the {} containers {missing:?} (it has {names:?})",
+                consumer.pod, self.method
+            ))),
+        }
+    }
+
+    /// The application container (not the agent's) reads exactly `expected`.
+    async fn check_app_reads(&self, consumer: &Consumer, expected: &SecretData) -> Result<()> {
+        let files = pods::read_files(self.env.app, self.namespace, &consumer.pod, APP, SECRETS_DIR).await?;
+        let seen = self.method.decode(&files)?;
+        let wrong = expected.mismatched_keys(&seen);
+        match wrong.is_empty() {
+            true => Ok(()),
+            false => Err(Error::State(format!(
+                "the app container of {} reads wrong or missing values for {wrong:?}",
+                consumer.pod
+            ))),
+        }
+    }
+
+    async fn remove(&self, consumer: &Consumer) -> Result<()> {
+        apply::delete(
+            self.env.app,
+            &self.method.manifests(&self.env.target, consumer, self.plan.profile)?,
+        )
+        .await
+    }
+
+    /// Rotates a consumer's secret `plan.rotations` times at random phases.
+    async fn rotate(&self, watched: &mut Watched) -> Result<Vec<Sample>> {
+        let mut samples = Vec::new();
+        for _ in 0..self.plan.rotations {
+            let phase = rand::rng().random_range(0.0..self.plan.phase_spread().as_secs_f64());
+            wait::pause(Duration::from_secs_f64(phase)).await;
+            watched.expected = SecretData::new(watched.expected.keys().map(|k| (k.to_string(), random_value())));
+            let written = now();
+            self.kv().put(&watched.consumer.secret_name, &watched.expected).await?;
+            match next_change(&mut watched.changes, written, self.plan.bound, &watched.consumer).await {
+                Ok(seen) => samples.push(self.sample_ms("rotation_latency", Duration::from_secs_f64(seen - written))),
+                Err(Error::Timeout { .. }) if self.plan.profile == Profile::Defaults => {
+                    samples.push(
+                        Sample::not_within(
+                            self.method.name(),
+                            self.plan.profile.name(),
+                            "rotation_latency",
+                            self.plan.bound,
+                        )
+                        .with_versions(&self.versions),
+                    );
+                    return Ok(samples);
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        self.check_app_reads(&watched.consumer, &watched.expected).await?;
+        let restarts = pods::restarts(self.env.app, self.namespace, &watched.consumer.pod).await?;
+        match restarts {
+            0 => Ok(samples),
+            n => Err(Error::State(format!(
+                "pod {} restarted {n} times while rotating",
+                watched.consumer.pod
+            ))),
+        }
+    }
+
+    /// Containers the method adds per pod and their usage, and its per-cluster components.
+    async fn overhead(&self, consumers: &[Watched]) -> Result<Vec<Sample>> {
+        let stats = overhead::pod_stats(self.env.app).await?;
+        let pods: Vec<&str> = consumers.iter().map(|w| w.consumer.pod.as_str()).collect();
+        let added = overhead::usage(&stats, |ns, pod, container| {
+            ns == self.namespace && pods.contains(&pod) && container != APP
+        })?;
+        let per_pod = consumers.len().max(1) as f64;
+        let mut samples = vec![
+            self.sample("added_containers_per_pod", self.method.added_containers().len() as f64, "count"),
+            self.sample("pod_overhead_cpu", added.cpu_millicores / per_pod, "millicores"),
+            self.sample("pod_overhead_memory", added.memory_mib / per_pod, "MiB"),
+        ];
+        let (components, cpu, memory) = match self.method.components() {
+            Some((namespace, _)) => {
+                let usage = overhead::usage(&stats, |ns, _, _| ns == namespace)?;
+                (usage.containers, usage.cpu_millicores, usage.memory_mib)
+            }
+            None => (0, 0.0, 0.0),
+        };
+        samples.push(self.sample("cluster_components", components as f64, "containers"));
+        samples.push(self.sample("cluster_components_cpu", cpu, "millicores"));
+        samples.push(self.sample("cluster_components_memory", memory, "MiB"));
+        Ok(samples)
+    }
+
+    /// Vault requests per pod per minute during the rotation phase, from the audit log.
+    async fn vault_load(&self, pods: usize, from: f64, to: f64) -> Result<Sample> {
+        let since = (now() - from).ceil() as i64 + 5;
+        let log = audit::read_log(self.env.vault_cluster, since).await?;
+        let requests = audit::requests_from_namespace(&log, self.namespace, from, to)?;
+        let minutes = ((to - from) / 60.0).max(f64::EPSILON);
+        Ok(self.sample(
+            "vault_requests_per_pod_minute",
+            requests as f64 / pods.max(1) as f64 / minutes,
+            "requests/pod/min",
+        ))
+    }
+
+    fn kv(&self) -> crate::vault::kv::Kv<'_> {
+        let kv = &self.env.target.cfg.kv;
+        self.env.writer.kv(&kv.mount, kv.version)
+    }
+}
+
+fn now() -> f64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs_f64())
+        .unwrap_or_default()
+}
+
+fn random_value() -> SecretString {
+    use rand::distr::{Alphanumeric, SampleString};
+    Alphanumeric.sample_string(&mut rand::rng(), 24).into()
+}
+
+/// The next `changed <unix time>` the application container logs at or after `after`.
+async fn next_change(
+    lines: &mut UnboundedReceiver<String>,
+    after: f64,
+    within: Duration,
+    consumer: &Consumer,
+) -> Result<f64> {
+    let what = format!("the app container of {} to see a change", consumer.pod);
+    wait::within(&what, within, async {
+        while let Some(line) = lines.recv().await {
+            if let Some(at) = parse_change(&line).filter(|at| *at >= after) {
+                return Ok(at);
+            }
+        }
+        Err(Error::State(format!("the app container log of {} ended", consumer.pod)))
+    })
+    .await
+}
+
+fn parse_change(line: &str) -> Option<f64> {
+    line.strip_prefix("changed ")?.trim().parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn change_lines_carry_the_containers_clock() {
+        assert_eq!(parse_change("changed 1764363000.250000000"), Some(1_764_363_000.25));
+        assert_eq!(parse_change("something else"), None);
+    }
+
+    #[test]
+    fn the_quick_plan_meets_the_sample_counts_and_defaults_are_bounded_at_6_min() {
+        let quick = Plan::quick();
+        assert!(quick.consumers * quick.rounds >= 10, "≥ 10 delivery samples");
+        assert!(quick.consumers * quick.rotations >= 20, "≥ 20 rotation samples");
+        let defaults = Plan::defaults();
+        assert!(defaults.consumers * defaults.rotations >= 3);
+        assert_eq!(defaults.bound, Duration::from_secs(360));
+        assert_eq!(defaults.phase_spread(), Duration::from_secs(60));
+    }
+}
