@@ -259,6 +259,23 @@ pub async fn wait_crd_established(client: &kube::Client, name: &str, timeout: Du
     .await
 }
 
+/// Waits (bounded) until a pod no longer exists.
+pub async fn wait_gone(client: &kube::Client, namespace: &str, pod: &str, timeout: Duration) -> Result<()> {
+    let pods: Api<Pod> = Api::namespaced(client.clone(), namespace);
+    wait::until(
+        &format!("pod {namespace}/{pod} to be gone"),
+        timeout,
+        Duration::from_millis(250),
+        || async {
+            match pods.get_opt(pod).await {
+                Ok(found) => Ok(found.is_none().then_some(())),
+                Err(e) => Err(Error::State(format!("reading pod {pod}: {e}"))),
+            }
+        },
+    )
+    .await
+}
+
 /// Names of a pod's init containers and containers.
 pub async fn container_names(client: &kube::Client, namespace: &str, pod: &str) -> Result<Vec<String>> {
     let pods: Api<Pod> = Api::namespaced(client.clone(), namespace);

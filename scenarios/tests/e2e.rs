@@ -708,164 +708,89 @@ mod existing_substrate {
 }
 
 mod delivery {
-    //! Secret delivery into an application container, measured. So far: the hand-written Vault
-    //! Agent sidecar in the tuned profile (render interval 10 s).
-    //!
-    //! Delivery reads a KV **v2** mount: the agent's static-secret render interval applies only to
-    //! secrets without a lease, and KV v1 answers with a 768h lease, so a KV v1 secret (the
-    //! article's) is re-read only near the end of that lease — rotation never shows within minutes.
-
-    use std::time::{Duration, SystemTime, UNIX_EPOCH};
+    //! Secret delivery into an application container by each method, measured (tuned profile:
+    //! every refresh interval 10 s). One test per method and profile; each runs the whole plan
+    //! (`delivery::run`): ≥ 10 deliveries checked for the right username and password in the app
+    //! container, ≥ 20 rotations at random phases seen by the app container without a restart,
+    //! then overhead and Vault load. The samples go to target/harness/samples/delivery.jsonl.
+    //! The defaults profile (upstream defaults, waits bounded at 6 min) is nightly-only:
+    //! `cargo nextest run -P nightly`.
 
     use harness::{
-        apply,
-        cluster::{self, Role},
         config::Config,
-        delivery::{self, agent_sidecar},
-        duration::Ttl,
-        measure::{self, Sample},
-        paths,
-        pods::{self, TestNamespace},
-        secret::{SecretData, SecretString},
-        vault::in_cluster,
-        wait,
+        delivery::{
+            Method,
+            run::{MethodRun, Plan},
+            session::Session,
+            summary,
+        },
+        measure, paths,
     };
-    use rand::Rng;
 
-    const TUNED_INTERVAL: Duration = Duration::from_secs(10);
-    const ROTATION_SAMPLES: usize = 20;
-
-    fn now() -> f64 {
-        SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs_f64()
+    async fn measured(method: Method, plan: Plan) -> MethodRun {
+        let cfg = Config::load(paths::config_file().as_deref()).expect("the config harness up used");
+        let session = Session::load(&paths::state_dir(), &cfg).await.expect("harness up has run");
+        let run = session.run(method, plan).await.unwrap_or_else(|e| panic!("{e}"));
+        println!("{}", summary::table(std::slice::from_ref(&run)));
+        measure::append(
+            &harness::fixtures::repo_root().join("target/harness/samples/delivery.jsonl"),
+            &run.samples,
+        )
+        .unwrap();
+        run
     }
 
-    /// The next `changed <unix time>` line the app container logs after `after`.
-    async fn next_change(
-        lines: &mut tokio::sync::mpsc::UnboundedReceiver<String>,
-        after: f64,
-        within: Duration,
-    ) -> f64 {
-        let what = format!("the app container to see a change within {}s", within.as_secs());
-        wait::within(&what, within, async {
-            while let Some(line) = lines.recv().await {
-                let at = line.strip_prefix("changed ").and_then(|t| t.trim().parse::<f64>().ok());
-                if let Some(at) = at.filter(|at| *at >= after) {
-                    return Ok(at);
-                }
-            }
-            Err(harness::Error::State("the app container's log ended".into()))
-        })
-        .await
-        .unwrap()
-    }
-
-    fn random_value() -> SecretString {
-        use rand::distr::{Alphanumeric, SampleString};
-        Alphanumeric.sample_string(&mut rand::rng(), 24).into()
+    /// The run's own checks (right values, no restart, method containers present) fail it with
+    /// evidence; what is left to check here is that the plan's sample counts were all measured.
+    fn assert_all_measured(run: &MethodRun, plan: Plan) {
+        assert_eq!(run.values("delivery_latency").len(), plan.consumers * plan.rounds);
+        assert_eq!(run.values("rotation_latency").len(), plan.consumers * plan.rotations);
+        assert!(run.values("rotation_latency").iter().all(|ms| *ms >= 0.0));
+        assert_eq!(run.values("vault_requests_per_pod_minute").len(), 1);
     }
 
     #[tokio::test]
-    async fn agent_sidecar_delivers_the_secret_and_rotations_reach_the_app_container_without_restart() {
-        let state = paths::state_dir();
-        let mut cfg = Config::load(paths::config_file().as_deref()).unwrap();
-        cfg.kv.mount = format!("{}-delivery", cfg.kv.mount);
-        cfg.kv.version = 2;
-        let clusters = cluster::load(&state).unwrap();
-        let app = clusters.iter().find(|c| c.role == Role::App).unwrap();
-        let vault = in_cluster::load(&state).unwrap();
-        let root = in_cluster::root(&state).unwrap();
-        let client = app.client().await.unwrap();
-        let ns = TestNamespace::create(&client, "e2e-sidecar").await.unwrap();
-        let secret_name = format!("delivery-{}", ns.name);
-        match root.enable_kv(&cfg.kv.mount, cfg.kv.version).await {
-            Err(e) if e.vault_status() == Some(400) => {} // enabled by an earlier run on these clusters
-            other => other.unwrap(),
-        }
-        let kv = root.kv(&cfg.kv.mount, cfg.kv.version);
-        kv.put(&secret_name, &cfg.kv.data).await.unwrap();
+    async fn agent_sidecar_tuned_delivers_to_the_app_container_and_rotations_arrive_without_restart() {
+        let run = measured(Method::AgentSidecar, Plan::quick()).await;
+        assert_all_measured(&run, Plan::quick());
+    }
 
-        let ca = std::fs::read_to_string(vault.endpoint.ca_cert.as_ref().unwrap()).unwrap();
-        let interval = Ttl::from_secs(TUNED_INTERVAL.as_secs());
-        let manifests = agent_sidecar::manifests(&cfg, &vault, &ca, &ns.name, &secret_name, interval).unwrap();
-        let created = now();
-        apply::apply(&client, &manifests).await.unwrap();
-        pods::wait_running(&client, &ns.name, agent_sidecar::POD_NAME, Duration::from_secs(120))
-            .await
-            .unwrap();
-        let mut changes = pods::follow_log(&client, &ns.name, agent_sidecar::POD_NAME, agent_sidecar::APP_CONTAINER)
-            .await
-            .unwrap();
+    #[tokio::test]
+    async fn injector_tuned_adds_its_agents_delivers_to_the_app_container_and_rotations_arrive_without_restart() {
+        let run = measured(Method::Injector, Plan::quick()).await;
+        assert_all_measured(&run, Plan::quick());
+    }
 
-        let delivered = next_change(&mut changes, created, Duration::from_secs(120)).await;
-        let mut samples = vec![Sample::millis(
-            "agent_sidecar/tuned",
-            "delivery_latency",
-            Duration::from_secs_f64(delivered - created),
-        )];
-        let read = || async {
-            let text = pods::read_file(
-                &client,
-                &ns.name,
-                agent_sidecar::POD_NAME,
-                agent_sidecar::APP_CONTAINER,
-                agent_sidecar::SECRET_FILE,
-            )
-            .await
-            .unwrap();
-            delivery::parse_rendered(&text)
-        };
+    #[tokio::test]
+    async fn eso_tuned_delivers_through_a_secret_volume_and_rotations_arrive_without_restart() {
+        let run = measured(Method::Eso, Plan::quick()).await;
+        assert_all_measured(&run, Plan::quick());
+    }
+
+    /// Upstream defaults: delivery must work; a rotation may legitimately not arrive within the
+    /// bound (ESO refreshes hourly), which is recorded as "not within 6 min", not a failure.
+    async fn defaults(method: Method) {
+        let plan = Plan::defaults();
+        let run = measured(method, plan).await;
+        assert_eq!(run.values("delivery_latency").len(), plan.consumers * plan.rounds);
         assert_eq!(
-            cfg.kv.data.mismatched_keys(&read().await),
-            Vec::<String>::new(),
-            "the app container reads the secret"
+            run.values("rotation_latency").len() + run.not_within("rotation_latency"),
+            plan.consumers * plan.rotations
         );
+    }
 
-        let mut expected = cfg.kv.data.clone();
-        for _ in 0..ROTATION_SAMPLES {
-            let phase = rand::rng().random_range(0.0..TUNED_INTERVAL.as_secs_f64());
-            wait::pause(Duration::from_secs_f64(phase)).await;
-            expected = SecretData::new(expected.iter().map(|(k, _)| (k.to_string(), random_value())));
-            let written = now();
-            kv.put(&secret_name, &expected).await.unwrap();
-            let seen = next_change(&mut changes, written, 3 * TUNED_INTERVAL + Duration::from_secs(30)).await;
-            samples.push(Sample::millis(
-                "agent_sidecar/tuned",
-                "rotation_latency",
-                Duration::from_secs_f64(seen - written),
-            ));
-        }
+    #[tokio::test]
+    async fn agent_sidecar_defaults_delivers_and_rotations_are_timed_or_bounded() {
+        defaults(Method::AgentSidecar).await;
+    }
 
-        assert_eq!(
-            expected.mismatched_keys(&read().await),
-            Vec::<String>::new(),
-            "the app sees the last rotation"
-        );
-        assert_eq!(
-            pods::restarts(&client, &ns.name, agent_sidecar::POD_NAME)
-                .await
-                .unwrap(),
-            0,
-            "no restart"
-        );
-        let rotations: Vec<f64> = samples
-            .iter()
-            .filter(|s| s.metric == "rotation_latency")
-            .map(|s| s.value)
-            .collect();
-        println!(
-            "agent sidecar (tuned {}s): delivery {:.0} ms; rotation over {} samples p50 {:.0} ms, p95 {:.0} ms, max {:.0} ms",
-            TUNED_INTERVAL.as_secs(),
-            samples[0].value,
-            rotations.len(),
-            measure::percentile(&rotations, 50.0).unwrap(),
-            measure::percentile(&rotations, 95.0).unwrap(),
-            measure::percentile(&rotations, 100.0).unwrap(),
-        );
-        measure::append(
-            &harness::fixtures::repo_root().join("target/harness/samples/delivery.jsonl"),
-            &samples,
-        )
-        .unwrap();
-        ns.delete().await.unwrap();
+    #[tokio::test]
+    async fn injector_defaults_delivers_and_rotations_are_timed_or_bounded() {
+        defaults(Method::Injector).await;
+    }
+
+    #[tokio::test]
+    async fn eso_defaults_delivers_and_rotations_are_timed_or_bounded() {
+        defaults(Method::Eso).await;
     }
 }

@@ -11,6 +11,8 @@ pub mod eso;
 pub mod injector;
 pub mod overhead;
 pub mod run;
+pub mod session;
+pub mod summary;
 
 use std::{collections::BTreeMap, fmt, str::FromStr, time::Duration};
 

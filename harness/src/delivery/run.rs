@@ -270,12 +270,15 @@ impl Run<'_> {
         }
     }
 
+    /// Deletes a consumer and waits until its pod is gone, so the next round is not measured
+    /// while this one still holds the node's CPU requests.
     async fn remove(&self, consumer: &Consumer) -> Result<()> {
         apply::delete(
             self.env.app,
             &self.method.manifests(&self.env.target, consumer, self.plan.profile)?,
         )
-        .await
+        .await?;
+        pods::wait_gone(self.env.app, self.namespace, &consumer.pod, self.plan.bound).await
     }
 
     /// Rotates a consumer's secret `plan.rotations` times at random phases.

@@ -1,0 +1,114 @@
+//! The per-method summary `harness run` prints: computed from the run's samples only.
+
+use super::run::MethodRun;
+use crate::measure::percentile;
+
+/// One line per method run: delivery and rotation latency (p50/p95/max, sample counts, waits that
+/// ran out), the containers and resources it adds, and its Vault request rate.
+pub fn table(runs: &[MethodRun]) -> String {
+    let mut rows = vec![[
+        "method".to_string(),
+        "profile".into(),
+        "delivery p50/p95 (n)".into(),
+        "rotation p50/p95/max (n)".into(),
+        "+containers/pod".into(),
+        "per pod cpu/mem".into(),
+        "cluster components cpu/mem".into(),
+        "vault req/pod/min".into(),
+    ]];
+    for run in runs {
+        let one = |metric: &str| run.values(metric).first().copied().unwrap_or(f64::NAN);
+        rows.push([
+            run.method.to_string(),
+            run.profile.name().into(),
+            latency(&run.values("delivery_latency"), false, run.not_within("delivery_latency")),
+            latency(&run.values("rotation_latency"), true, run.not_within("rotation_latency")),
+            format!("{:.0}", one("added_containers_per_pod")),
+            format!("{:.1}m / {:.1} MiB", one("pod_overhead_cpu"), one("pod_overhead_memory")),
+            format!(
+                "{:.0} containers, {:.1}m / {:.1} MiB",
+                one("cluster_components"),
+                one("cluster_components_cpu"),
+                one("cluster_components_memory")
+            ),
+            format!("{:.2}", one("vault_requests_per_pod_minute")),
+        ]);
+    }
+    let widths: Vec<usize> = (0..rows[0].len())
+        .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
+        .collect();
+    rows.iter()
+        .map(|r| {
+            r.iter()
+                .zip(&widths)
+                .map(|(cell, w)| format!("{cell:<w$}"))
+                .collect::<Vec<_>>()
+                .join("  ")
+                .trim_end()
+                .to_string()
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// `p50 / p95 [/ max] (n)` in seconds, and how many waits ran out.
+fn latency(ms: &[f64], with_max: bool, not_within: usize) -> String {
+    let s = |p: f64| percentile(ms, p).map_or("-".to_string(), |v| format!("{:.1}s", v / 1000.0));
+    let mut text = format!("{} / {}", s(50.0), s(95.0));
+    if with_max {
+        text.push_str(&format!(" / {}", s(100.0)));
+    }
+    text.push_str(&format!(" ({})", ms.len()));
+    if not_within > 0 {
+        text.push_str(&format!(" + {not_within} not within bound"));
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+    use crate::{
+        delivery::{Method, Profile},
+        measure::Sample,
+    };
+
+    fn run() -> MethodRun {
+        let mut samples: Vec<Sample> = (1..=20)
+            .map(|s| Sample::millis("eso", "tuned", "rotation_latency", Duration::from_secs(s)))
+            .collect();
+        samples.push(Sample::millis("eso", "tuned", "delivery_latency", Duration::from_millis(1500)));
+        samples.push(Sample::not_within("eso", "tuned", "rotation_latency", Duration::from_secs(360)));
+        samples.push(Sample::new("eso", "tuned", "added_containers_per_pod", 0.0, "count"));
+        samples.push(Sample::new("eso", "tuned", "vault_requests_per_pod_minute", 6.0, "r"));
+        MethodRun {
+            method: Method::Eso,
+            profile: Profile::Tuned,
+            samples,
+        }
+    }
+
+    #[test]
+    fn the_table_shows_percentiles_counts_and_waits_that_ran_out() {
+        let text = table(&[run()]);
+        let lines: Vec<_> = text.lines().collect();
+        assert_eq!(lines.len(), 2, "{text}");
+        assert!(lines[0].starts_with("method"), "{text}");
+        assert!(lines[1].contains("eso"), "{text}");
+        assert!(lines[1].contains("1.5s / 1.5s (1)"), "{text}");
+        assert!(lines[1].contains("10.0s / 19.0s / 20.0s (20) + 1 not within bound"), "{text}");
+        assert!(lines[1].contains("6.00"), "{text}");
+    }
+
+    #[test]
+    fn a_metric_without_samples_shows_a_dash_not_a_number() {
+        let empty = MethodRun {
+            method: Method::Injector,
+            profile: Profile::Defaults,
+            samples: vec![],
+        };
+        assert!(table(&[empty]).contains("- / - (0)"));
+    }
+}
