@@ -32,6 +32,7 @@ pub mod cluster;
 pub mod config;
 pub mod delivery;
 pub mod duration;
+pub mod evidence;
 mod error;
 pub mod fixtures;
 pub mod measure;

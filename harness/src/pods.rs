@@ -276,6 +276,16 @@ pub async fn wait_gone(client: &kube::Client, namespace: &str, pod: &str, timeou
     .await
 }
 
+/// A pod's phase (`Pending`, `Running`, ...), if it reports one.
+pub async fn phase(client: &kube::Client, namespace: &str, pod: &str) -> Result<Option<String>> {
+    let pods: Api<Pod> = Api::namespaced(client.clone(), namespace);
+    let current = pods
+        .get(pod)
+        .await
+        .map_err(|e| Error::State(format!("reading pod {pod}: {e}")))?;
+    Ok(current.status.and_then(|s| s.phase))
+}
+
 /// Names of a pod's init containers and containers.
 pub async fn container_names(client: &kube::Client, namespace: &str, pod: &str) -> Result<Vec<String>> {
     let pods: Api<Pod> = Api::namespaced(client.clone(), namespace);

@@ -724,13 +724,18 @@ mod delivery {
             session::Session,
             summary,
         },
-        measure, paths,
+        evidence, measure, paths,
     };
 
+    /// Runs the plan; on failure the evidence is kept under target/harness/evidence/<test>.
     async fn measured(method: Method, plan: Plan) -> MethodRun {
         let cfg = Config::load(paths::config_file().as_deref()).expect("the config harness up used");
         let session = Session::load(&paths::state_dir(), &cfg).await.expect("harness up has run");
-        let run = session.run(method, plan).await.unwrap_or_else(|e| panic!("{e}"));
+        let test = format!("delivery-{method}-{}", plan.profile.name());
+        let run = session
+            .run(method, plan, &evidence::dir(&test))
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
         println!("{}", summary::table(std::slice::from_ref(&run)));
         measure::append(
             &harness::fixtures::repo_root().join("target/harness/samples/delivery.jsonl"),
@@ -792,5 +797,64 @@ mod delivery {
     #[tokio::test]
     async fn eso_defaults_delivers_and_rotations_are_timed_or_bounded() {
         defaults(Method::Eso).await;
+    }
+}
+
+mod faults {
+    //! Vault outages under one consumer of each delivery method: measured, never assumed. They
+    //! take the shared Vault away, so they run alone, after everything else (`-P faults`).
+
+    use harness::{
+        config::Config,
+        delivery::{Method, fault::Fault, session::Session, summary},
+        evidence,
+        measure::{self, Outcome},
+        paths,
+    };
+
+    async fn measured(fault: Fault) {
+        let cfg = Config::load(paths::config_file().as_deref()).expect("the config harness up used");
+        let session = Session::load(&paths::state_dir(), &cfg).await.expect("harness up has run");
+        let evidence = evidence::dir(&format!("faults-{}", fault.name()));
+        let runs = session
+            .fault(fault, &Method::ALL, &evidence)
+            .await
+            .unwrap_or_else(|e| panic!("{e}"));
+        println!("{}", summary::fault_table(fault, &runs));
+        for run in &runs {
+            measure::append(
+                &harness::fixtures::repo_root().join("target/harness/samples/faults.jsonl"),
+                &run.samples,
+            )
+            .unwrap();
+            let recovery: Vec<_> = run
+                .samples
+                .iter()
+                .filter(|s| s.metric == format!("{}_recovery_latency", fault.name()))
+                .collect();
+            assert_eq!(recovery.len(), 1, "{}: one recovery sample", run.method);
+            assert!(
+                recovery[0].outcome == Outcome::NotWithin || recovery[0].value >= 0.0,
+                "{}: recovery measured or bounded",
+                run.method
+            );
+        }
+        let status = session.writer.status().await.unwrap();
+        assert!(!status.sealed, "Vault is back and unsealed after the fault");
+    }
+
+    #[tokio::test]
+    async fn vault_sealed_under_running_consumers_is_survived_and_recovery_is_timed() {
+        measured(Fault::Sealed).await;
+    }
+
+    #[tokio::test]
+    async fn vault_killed_right_after_a_rotation_is_survived_and_recovery_is_timed() {
+        measured(Fault::KilledDuringRotation).await;
+    }
+
+    #[tokio::test]
+    async fn vault_down_when_consumers_start_is_recorded_and_recovery_is_timed() {
+        measured(Fault::DownAtPodStart).await;
     }
 }

@@ -1,5 +1,6 @@
-//! `harness run`: the main job. For now the Vault tier against a fresh server; the cluster tiers
-//! join it as they are built.
+//! `harness run`: the main job. The Vault tier against a fresh server, then, when `harness up`
+//! has brought the clusters up, every delivery method measured side by side, with a per-method
+//! summary and the samples under `--out`.
 
 use std::{
     path::{Path, PathBuf},
@@ -14,6 +15,7 @@ use crate::{
     Error, Result,
     check::{self, Check},
     config::Config,
+    delivery::{Method, run::Plan, session::Session, summary},
     tier,
     vault::{Endpoint, Vault, server::VaultServer},
 };
@@ -31,6 +33,22 @@ pub struct RunArgs {
     /// CA certificate for --vault-addr over TLS.
     #[arg(long, value_name = "FILE", requires = "vault_addr")]
     vault_ca: Option<PathBuf>,
+    /// Delivery methods to measure (comma-separated; default: all) when the clusters are up.
+    #[arg(long, value_delimiter = ',', value_name = "METHOD")]
+    methods: Vec<Method>,
+    /// Delivery profile: tuned (10 s intervals, the quick run) or defaults (upstream defaults,
+    /// waits bounded at 6 min).
+    #[arg(long, value_enum, default_value = "tuned")]
+    profile: ProfileArg,
+    /// Only the Vault tier, even when the clusters are up.
+    #[arg(long)]
+    no_delivery: bool,
+}
+
+#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+enum ProfileArg {
+    Tuned,
+    Defaults,
 }
 
 #[derive(Serialize)]
@@ -78,6 +96,10 @@ pub async fn run(args: RunArgs, mut cfg: Config, state_dir: &Path) -> Result<Exi
     println!("{}", check::table(&checks));
     let passed = checks.iter().filter(|c| c.passed).count();
     println!("{passed}/{} checks passed; results in {}", checks.len(), out.display());
+    let delivered = match args.no_delivery {
+        true => true,
+        false => delivery(&args, &cfg, state_dir, &out).await?,
+    };
     let flavor = cfg.vault.flavor.to_string();
     let result = TierResult {
         tier: "vault",
@@ -88,11 +110,50 @@ pub async fn run(args: RunArgs, mut cfg: Config, state_dir: &Path) -> Result<Exi
     let json = serde_json::to_vec_pretty(&result).map_err(|e| Error::State(format!("cannot encode results: {e}")))?;
     let file = out.join("vault-tier.json");
     std::fs::write(&file, json).map_err(Error::io(format!("cannot write {}", file.display())))?;
-    Ok(if passed == checks.len() {
+    Ok(if passed == checks.len() && delivered {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
     })
+}
+
+/// Every requested method measured side by side on the clusters `harness up` created; the
+/// summary printed, the samples written to `<out>/samples.jsonl`. False if any method failed.
+async fn delivery(args: &RunArgs, cfg: &Config, state_dir: &Path, out: &Path) -> Result<bool> {
+    if crate::cluster::load(state_dir).is_err() {
+        println!("Delivery: skipped, no clusters in {} (run `harness up` first)", state_dir.display());
+        return Ok(true);
+    }
+    let plan = match args.profile {
+        ProfileArg::Tuned => Plan::quick(),
+        ProfileArg::Defaults => Plan::defaults(),
+    };
+    let methods = match args.methods.is_empty() {
+        true => Method::ALL.to_vec(),
+        false => args.methods.clone(),
+    };
+    let session = Session::load(state_dir, cfg).await?;
+    let evidence: Vec<_> = methods
+        .iter()
+        .map(|m| out.join("evidence").join(format!("{m}-{}", plan.profile.name())))
+        .collect();
+    let runs = tokio::select! {
+        runs = futures::future::join_all(methods.iter().zip(&evidence).map(|(m, dir)| session.run(*m, plan, dir))) => runs,
+        error = interrupted() => return Err(error),
+    };
+    let mut measured = Vec::new();
+    for (method, run) in methods.iter().zip(runs) {
+        match run {
+            Ok(run) => measured.push(run),
+            Err(e) => eprintln!("error: delivery by {method} failed: {e}"),
+        }
+    }
+    let samples: Vec<_> = measured.iter().flat_map(|r| r.samples.iter().cloned()).collect();
+    let file = out.join("samples.jsonl");
+    crate::measure::append(&file, &samples)?;
+    println!("\nDelivery ({} profile; samples in {})", plan.profile.name(), file.display());
+    println!("{}", summary::table(&measured));
+    Ok(measured.len() == methods.len())
 }
 
 fn unix_time() -> u64 {

@@ -8,6 +8,7 @@
 pub mod agent_sidecar;
 pub mod audit;
 pub mod eso;
+pub mod fault;
 pub mod injector;
 pub mod overhead;
 pub mod run;

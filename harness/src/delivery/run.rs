@@ -11,6 +11,7 @@
 
 use std::{
     collections::BTreeMap,
+    path::Path,
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
@@ -20,7 +21,7 @@ use tokio::sync::mpsc::UnboundedReceiver;
 
 use super::{Consumer, Method, Profile, SECRETS_DIR, Target, audit, overhead};
 use crate::{
-    Error, Result, apply,
+    Error, Result, apply, evidence,
     measure::{self, Sample},
     pods::{self, TestNamespace},
     secret::{SecretData, SecretString},
@@ -116,9 +117,9 @@ impl MethodRun {
     }
 }
 
-/// Runs `plan` for `method`; the run's namespace is removed afterwards, its events are part of
-/// any error.
-pub async fn run(method: Method, env: &Env<'_>, plan: Plan) -> Result<MethodRun> {
+/// Runs `plan` for `method`. The run's namespace is removed afterwards; on failure its events and
+/// logs, the method's components' and Vault's are first kept in `evidence`, and the error says so.
+pub async fn run(method: Method, env: &Env<'_>, plan: Plan, evidence: &Path) -> Result<MethodRun> {
     method.install(env.app, &env.target).await?;
     let namespace = TestNamespace::create(env.app, &format!("delivery-{}", method.name().replace('_', "-"))).await?;
     crate::step!("{method} ({}): measuring in namespace {}", plan.profile.name(), namespace.name);
@@ -134,12 +135,13 @@ pub async fn run(method: Method, env: &Env<'_>, plan: Plan) -> Result<MethodRun>
     let outcome = match outcome {
         Ok(samples) => Ok(samples),
         Err(e) => {
-            let events = namespace.events().await;
+            let mut namespaces = vec![namespace.name.as_str()];
+            namespaces.extend(method.components().map(|(ns, _)| ns));
+            keep_evidence(env, &namespaces, evidence).await;
             Err(Error::State(format!(
-                "{method} ({}): {e}\nevents in {}:\n  {}",
+                "{method} ({}): {e} (evidence in {})",
                 plan.profile.name(),
-                namespace.name,
-                events.join("\n  ")
+                evidence.display()
             )))
         }
     };
@@ -151,7 +153,19 @@ pub async fn run(method: Method, env: &Env<'_>, plan: Plan) -> Result<MethodRun>
     })
 }
 
-fn versions(method: Method, env: &Env<'_>) -> BTreeMap<String, String> {
+/// Keeps the evidence of a failure; a failure to keep it is reported, not raised, so the
+/// original error stays the one the user sees.
+pub(super) async fn keep_evidence(env: &Env<'_>, app_namespaces: &[&str], dir: &Path) {
+    let kept = async {
+        evidence::collect(env.app, app_namespaces, &dir.join("app-cluster")).await?;
+        evidence::collect(env.vault_cluster, &["vault"], &dir.join("vault-cluster")).await
+    };
+    if let Err(e) = kept.await {
+        tracing::warn!("could not keep the evidence in {}: {e}", dir.display());
+    }
+}
+
+pub(super) fn versions(method: Method, env: &Env<'_>) -> BTreeMap<String, String> {
     let mut versions = env.versions.clone();
     for (name, version) in method.component_versions() {
         versions.insert(name.to_string(), version.to_string());
@@ -159,19 +173,19 @@ fn versions(method: Method, env: &Env<'_>) -> BTreeMap<String, String> {
     versions
 }
 
-struct Run<'a> {
-    method: Method,
-    env: &'a Env<'a>,
-    plan: Plan,
-    namespace: &'a str,
-    versions: BTreeMap<String, String>,
+pub(super) struct Run<'a> {
+    pub(super) method: Method,
+    pub(super) env: &'a Env<'a>,
+    pub(super) plan: Plan,
+    pub(super) namespace: &'a str,
+    pub(super) versions: BTreeMap<String, String>,
 }
 
 /// A running consumer and the stream of its application container's `changed <time>` lines.
-struct Watched {
-    consumer: Consumer,
-    changes: UnboundedReceiver<String>,
-    expected: SecretData,
+pub(super) struct Watched {
+    pub(super) consumer: Consumer,
+    pub(super) changes: UnboundedReceiver<String>,
+    pub(super) expected: SecretData,
 }
 
 impl Run<'_> {
@@ -199,28 +213,38 @@ impl Run<'_> {
         Ok(samples)
     }
 
-    fn sample_ms(&self, metric: &str, elapsed: Duration) -> Sample {
+    pub(super) fn sample_ms(&self, metric: &str, elapsed: Duration) -> Sample {
         Sample::millis(self.method.name(), self.plan.profile.name(), metric, elapsed).with_versions(&self.versions)
     }
 
-    fn sample(&self, metric: &str, value: f64, unit: &str) -> Sample {
+    pub(super) fn sample(&self, metric: &str, value: f64, unit: &str) -> Sample {
         Sample::new(self.method.name(), self.plan.profile.name(), metric, value, unit).with_versions(&self.versions)
     }
 
-    /// Creates consumer `i` of `round` and measures its delivery.
-    async fn start(&self, round: usize, i: usize) -> Result<(Watched, Sample)> {
+    /// Consumer `i` of `round`, and its secret written to Vault.
+    pub(super) async fn consumer(&self, round: usize, i: usize) -> Result<(Consumer, SecretData)> {
         let consumer = Consumer {
             namespace: self.namespace.to_string(),
             pod: format!("consumer-{round}-{i}"),
             secret_name: format!("{}-{round}-{i}", self.namespace),
         };
-        let cfg = self.env.target.cfg;
-        let expected = cfg.kv.data.clone();
+        let expected = self.env.target.cfg.kv.data.clone();
         self.kv().put(&consumer.secret_name, &expected).await?;
-        let manifests = self.method.manifests(&self.env.target, &consumer, self.plan.profile)?;
+        Ok((consumer, expected))
+    }
 
+    /// Applies a consumer's objects; returns the time just before.
+    pub(super) async fn create(&self, consumer: &Consumer) -> Result<f64> {
+        let manifests = self.method.manifests(&self.env.target, consumer, self.plan.profile)?;
         let created = now();
         apply::apply(self.env.app, &manifests).await?;
+        Ok(created)
+    }
+
+    /// Creates consumer `i` of `round` and measures its delivery.
+    pub(super) async fn start(&self, round: usize, i: usize) -> Result<(Watched, Sample)> {
+        let (consumer, expected) = self.consumer(round, i).await?;
+        let created = self.create(&consumer).await?;
         pods::wait_running(self.env.app, self.namespace, &consumer.pod, self.plan.bound).await?;
         self.check_method_in_place(&consumer).await?;
         let mut changes = pods::follow_log(self.env.app, self.namespace, &consumer.pod, APP).await?;
@@ -239,7 +263,7 @@ impl Run<'_> {
 
     /// The method's containers are in the pod: with `failurePolicy: Ignore` a slow injector
     /// silently admits pods without agents, which would measure nothing.
-    async fn check_method_in_place(&self, consumer: &Consumer) -> Result<()> {
+    pub(super) async fn check_method_in_place(&self, consumer: &Consumer) -> Result<()> {
         let names = pods::container_names(self.env.app, self.namespace, &consumer.pod).await?;
         let missing: Vec<_> = self
             .method
@@ -257,7 +281,7 @@ impl Run<'_> {
     }
 
     /// The application container (not the agent's) reads exactly `expected`.
-    async fn check_app_reads(&self, consumer: &Consumer, expected: &SecretData) -> Result<()> {
+    pub(super) async fn check_app_reads(&self, consumer: &Consumer, expected: &SecretData) -> Result<()> {
         let files = pods::read_files(self.env.app, self.namespace, &consumer.pod, APP, SECRETS_DIR).await?;
         let seen = self.method.decode(&files)?;
         let wrong = expected.mismatched_keys(&seen);
@@ -357,26 +381,26 @@ impl Run<'_> {
         ))
     }
 
-    fn kv(&self) -> crate::vault::kv::Kv<'_> {
+    pub(super) fn kv(&self) -> crate::vault::kv::Kv<'_> {
         let kv = &self.env.target.cfg.kv;
         self.env.writer.kv(&kv.mount, kv.version)
     }
 }
 
-fn now() -> f64 {
+pub(super) fn now() -> f64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map(|d| d.as_secs_f64())
         .unwrap_or_default()
 }
 
-fn random_value() -> SecretString {
+pub(super) fn random_value() -> SecretString {
     use rand::distr::{Alphanumeric, SampleString};
     Alphanumeric.sample_string(&mut rand::rng(), 24).into()
 }
 
 /// The next `changed <unix time>` the application container logs at or after `after`.
-async fn next_change(
+pub(super) async fn next_change(
     lines: &mut UnboundedReceiver<String>,
     after: f64,
     within: Duration,

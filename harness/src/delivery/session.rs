@@ -2,7 +2,7 @@
 
 use std::{collections::BTreeMap, path::Path};
 
-use super::{Method, Target, run};
+use super::{Method, Target, fault, run};
 use crate::{
     Error, Result,
     cluster::{self, Role},
@@ -24,6 +24,7 @@ pub struct Session {
     pub vault: in_cluster::ClusterVault,
     pub ca_pem: String,
     pub versions: BTreeMap<String, String>,
+    state_dir: std::path::PathBuf,
 }
 
 impl Session {
@@ -73,6 +74,7 @@ impl Session {
             vault,
             ca_pem,
             versions,
+            state_dir: state_dir.to_path_buf(),
         })
     }
 
@@ -90,8 +92,18 @@ impl Session {
         }
     }
 
-    /// Runs `plan` for `method` (see [`run::run`]).
-    pub async fn run(&self, method: Method, plan: run::Plan) -> Result<run::MethodRun> {
-        run::run(method, &self.env(), plan).await
+    /// Inflicts `fault` on the cluster Vault under one consumer of each of `methods` (see
+    /// [`fault::run`]); Vault is brought back with the keys in the state dir.
+    pub async fn fault(&self, fault: fault::Fault, methods: &[Method], evidence: &Path) -> Result<Vec<run::MethodRun>> {
+        let recovery = fault::Recovery {
+            state_dir: &self.state_dir,
+            key_threshold: self.cfg.vault.key_threshold,
+        };
+        fault::run(fault, methods, &self.env(), &recovery, evidence).await
+    }
+
+    /// Runs `plan` for `method` (see [`run::run`]); on failure the evidence goes to `evidence`.
+    pub async fn run(&self, method: Method, plan: run::Plan, evidence: &Path) -> Result<run::MethodRun> {
+        run::run(method, &self.env(), plan, evidence).await
     }
 }

@@ -1,7 +1,7 @@
 //! The per-method summary `harness run` prints: computed from the run's samples only.
 
 use super::run::MethodRun;
-use crate::measure::percentile;
+use crate::measure::{Outcome, percentile};
 
 /// One line per method run: delivery and rotation latency (p50/p95/max, sample counts, waits that
 /// ran out), the containers and resources it adds, and its Vault request rate.
@@ -34,7 +34,11 @@ pub fn table(runs: &[MethodRun]) -> String {
             format!("{:.2}", one("vault_requests_per_pod_minute")),
         ]);
     }
-    let widths: Vec<usize> = (0..rows[0].len())
+    render(&rows)
+}
+
+fn render<const N: usize>(rows: &[[String; N]]) -> String {
+    let widths: Vec<usize> = (0..N)
         .map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0))
         .collect();
     rows.iter()
@@ -49,6 +53,45 @@ pub fn table(runs: &[MethodRun]) -> String {
         })
         .collect::<Vec<_>>()
         .join("\n")
+}
+
+/// One line per method under a fault: pod running during the outage, application holding a
+/// complete value, container restarts, and recovery time once Vault was back.
+pub fn fault_table(fault: super::fault::Fault, runs: &[MethodRun]) -> String {
+    let name = fault.name();
+    let mut rows = vec![[
+        "method".to_string(),
+        format!("{name}: pod running"),
+        "app has value".into(),
+        "restarts".into(),
+        "recovery after Vault is back".into(),
+    ]];
+    for run in runs {
+        let one = |metric: &str| {
+            run.samples
+                .iter()
+                .find(|s| s.metric == format!("{name}_{metric}"))
+                .map(|s| (s.value, s.outcome))
+        };
+        let yes_no = |metric: &str| match one(metric) {
+            Some((v, _)) if v > 0.0 => "yes".to_string(),
+            Some(_) => "no".to_string(),
+            None => "-".to_string(),
+        };
+        let recovery = match one("recovery_latency") {
+            Some((v, Outcome::Measured)) => format!("{:.1}s", v / 1000.0),
+            Some((v, Outcome::NotWithin)) => format!("not within {:.0}s", v / 1000.0),
+            None => "-".into(),
+        };
+        rows.push([
+            run.method.to_string(),
+            yes_no("pod_running"),
+            yes_no("app_has_value"),
+            one("restarts").map_or("-".into(), |(v, _)| format!("{v:.0}")),
+            recovery,
+        ]);
+    }
+    render(&rows)
 }
 
 /// `p50 / p95 [/ max] (n)` in seconds, and how many waits ran out.
@@ -100,6 +143,28 @@ mod tests {
         assert!(lines[1].contains("1.5s / 1.5s (1)"), "{text}");
         assert!(lines[1].contains("10.0s / 19.0s / 20.0s (20) + 1 not within bound"), "{text}");
         assert!(lines[1].contains("6.00"), "{text}");
+    }
+
+    #[test]
+    fn the_fault_table_says_yes_no_and_bounds() {
+        use crate::delivery::fault::Fault;
+        let samples = vec![
+            Sample::new("injector", "tuned", "vault_sealed_pod_running", 1.0, "bool"),
+            Sample::new("injector", "tuned", "vault_sealed_app_has_value", 0.0, "bool"),
+            Sample::new("injector", "tuned", "vault_sealed_restarts", 2.0, "count"),
+            Sample::not_within("injector", "tuned", "vault_sealed_recovery_latency", Duration::from_secs(360)),
+        ];
+        let run = MethodRun {
+            method: Method::Injector,
+            profile: Profile::Tuned,
+            samples,
+        };
+        let text = table_line(&fault_table(Fault::Sealed, &[run]));
+        assert_eq!(text, ["injector", "yes", "no", "2", "not", "within", "360s"]);
+    }
+
+    fn table_line(text: &str) -> Vec<String> {
+        text.lines().nth(1).unwrap().split_whitespace().map(String::from).collect()
     }
 
     #[test]

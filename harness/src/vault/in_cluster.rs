@@ -145,7 +145,6 @@ fn read_keys(dir: &Path) -> Result<InitKeys> {
     serde_json::from_slice(&bytes).map_err(|e| Error::State(format!("{} is damaged: {e}", file.display())))
 }
 
-/// The image the server (and every agent) runs; built locally, never pulled.
 /// Vault's audit log on the server's stdout, so the pod log holds one JSON entry per request
 /// (values HMAC-ed) for the per-method request rates (`delivery::audit`). OpenBao 2.x refuses
 /// audit devices through the API and takes them only from the config file; HashiCorp Vault
@@ -157,6 +156,7 @@ fn audit_hcl(flavor: Flavor) -> &'static str {
     }
 }
 
+/// The image the server (and every agent) runs; built locally, never pulled.
 pub fn image(flavor: Flavor) -> Result<String> {
     match flavor {
         Flavor::OpenBao => Ok(format!(
@@ -384,4 +384,63 @@ pub fn cluster_ca(cluster: &Cluster) -> Result<String> {
         .decode(data.trim())
         .map_err(|e| Error::State(format!("CA of {} is not base64: {e}", cluster.name)))?;
     String::from_utf8(pem).map_err(|_| Error::State(format!("CA of {} is not PEM text", cluster.name)))
+}
+
+/// Outages the fault scenarios inflict on the cluster Vault, and the way back.
+pub mod outage {
+    use k8s_openapi::api::{apps::v1::StatefulSet, core::v1::Pod};
+    use kube::api::{DeleteParams, Patch, PatchParams};
+
+    use super::*;
+
+    /// Seals the server: every request but status answers 503 until [`restore`].
+    pub async fn seal(root: &Vault) -> Result<()> {
+        step!("operator seal");
+        root.raw(Method::PUT, "sys/seal", None).await.map(drop)
+    }
+
+    /// Kills the server's pod at once; the StatefulSet starts a new one, which comes up sealed.
+    pub async fn kill_pod(vault_cluster: &kube::Client) -> Result<()> {
+        step!("kill pod vault/vault-0");
+        Api::<Pod>::namespaced(vault_cluster.clone(), "vault")
+            .delete("vault-0", &DeleteParams::default().grace_period(0))
+            .await
+            .map(drop)
+            .map_err(|e| Error::State(format!("cannot delete pod vault/vault-0: {e}")))
+    }
+
+    /// Scales the server to `replicas`: 0 makes Vault unreachable (connection refused).
+    pub async fn scale(vault_cluster: &kube::Client, replicas: i32) -> Result<()> {
+        step!("scale statefulset vault/vault to {replicas}");
+        let api = Api::<StatefulSet>::namespaced(vault_cluster.clone(), "vault");
+        api.patch(
+            "vault",
+            &PatchParams::default(),
+            &Patch::Merge(json!({ "spec": { "replicas": replicas } })),
+        )
+        .await
+        .map_err(|e| Error::State(format!("cannot scale statefulset vault/vault: {e}")))?;
+        if replicas == 0 {
+            crate::pods::wait_gone(vault_cluster, "vault", "vault-0", SERVER_START_TIMEOUT).await?;
+        }
+        Ok(())
+    }
+
+    /// Waits until the server answers again, unseals it with the stored keys if it is sealed,
+    /// and waits until it is active.
+    pub async fn restore(state_dir: &Path, key_threshold: u8) -> Result<()> {
+        let state = load(state_dir)?;
+        let vault = Vault::connect(&state.endpoint, None)?;
+        let what = format!("Vault at {} to answer again", state.endpoint.addr);
+        let status = wait::until(&what, SERVER_START_TIMEOUT, Duration::from_millis(250), || async {
+            Ok(vault.status().await.ok())
+        })
+        .await?;
+        if status.sealed {
+            step!("operator unseal with the stored keys");
+            let keys = read_keys(&dir(state_dir))?;
+            vault.unseal(keys.unseal_keys.iter().take(key_threshold.into())).await?;
+        }
+        vault.wait_active().await
+    }
 }
