@@ -39,6 +39,7 @@ pub mod measure;
 pub mod paths;
 pub mod pods;
 pub mod process;
+pub mod report;
 pub mod secret;
 pub mod tier;
 pub mod vault;

@@ -267,10 +267,48 @@ async fn a_vault_initialised_by_someone_else_is_refused_by_harness_run() {
 }
 
 #[test]
-fn a_command_not_built_yet_says_so_in_one_line() {
+fn report_needs_a_directory_with_samples_and_says_so_in_one_line() {
     let work = Workdir::new();
     let o = work.harness(&["report"]);
-    assert_one_line_error(&o, "is not built yet");
+    assert_one_line_error(&o, "--in <DIR>");
+    assert_eq!(o.status.code(), Some(2));
+    std::fs::create_dir(work.dir.path().join("empty")).unwrap();
+    let o = work.harness(&["report", "--in", "empty"]);
+    assert_one_line_error(&o, "no samples in");
+    assert!(!work.dir.path().join("empty/report").exists(), "nothing half-written");
+}
+
+#[test]
+fn report_renders_markdown_json_and_charts_from_samples() {
+    let work = Workdir::new();
+    let run = work.dir.path().join("run");
+    std::fs::create_dir(&run).unwrap();
+    let lines: String = (1..=12)
+        .map(|i| {
+            format!(
+                "{{\"method\":\"injector\",\"profile\":\"tuned\",\"metric\":\"rotation_latency\",\"value\":{},\"unit\":\"ms\",\"outcome\":\"measured\",\"versions\":{{\"openbao\":\"2.7.2\"}}}}\n",
+                i * 1000
+            )
+        })
+        .collect();
+    std::fs::write(run.join("samples.jsonl"), lines).unwrap();
+    let o = work.harness(&["report", "--in", "run"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let md = std::fs::read_to_string(run.join("report/report.md")).unwrap();
+    assert!(md.contains("| injector | tuned | - / - (0) | 6.0 s / 12.0 s / 12.0 s (12) |"), "{md}");
+    assert!(md.contains("openbao 2.7.2"), "{md}");
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(run.join("report/report.json")).unwrap()).unwrap();
+    assert_eq!(json["methods"][0]["rotation"]["samples"], 12);
+    let svg = std::fs::read_to_string(run.join("report/rotation_latency.svg")).unwrap();
+    assert_eq!(svg.matches("<circle").count(), 12);
+}
+
+#[test]
+fn an_unknown_delivery_method_is_one_line_and_exit_2() {
+    let work = Workdir::new();
+    let o = work.harness(&["run", "--methods", "sidecar,csi"]);
+    assert_one_line_error(&o, "unknown delivery method \"sidecar\"");
     assert_eq!(o.status.code(), Some(2));
 }
 
