@@ -110,6 +110,43 @@ pub fn write_private_file(path: &Path, contents: &[u8]) -> Result<()> {
     fs::set_permissions(path, fs::Permissions::from_mode(0o600)).map_err(Error::io(context))
 }
 
+/// A one-way fingerprint of a secret value (SHA-256, hex). The harness records fingerprints of
+/// the values it writes to Vault, never the values, so a later check can find any of them in
+/// outputs: it fingerprints every word of the outputs and compares.
+pub fn fingerprint(value: &str) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(value.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Where fingerprints of the secret values written in this checkout's runs are collected.
+pub fn fingerprints_file() -> std::path::PathBuf {
+    crate::fixtures::repo_root().join("target/harness/secret-fingerprints")
+}
+
+/// Appends the fingerprints of `data`'s values to [`fingerprints_file`] (created 0600).
+pub fn record_fingerprints(data: &SecretData) -> Result<()> {
+    let file = fingerprints_file();
+    let context = format!("cannot write {}", file.display());
+    if let Some(dir) = file.parent() {
+        fs::create_dir_all(dir).map_err(Error::io(&context))?;
+    }
+    let mut out = OpenOptions::new()
+        .append(true)
+        .create(true)
+        .mode(0o600)
+        .open(&file)
+        .map_err(Error::io(&context))?;
+    let lines: String = data.iter().map(|(_, v)| fingerprint(v.expose_secret()) + "\n").collect();
+    out.write_all(lines.as_bytes()).map_err(Error::io(context))
+}
+
+/// The words of `text` worth fingerprinting: maximal runs of characters a secret value is made
+/// of (letters, digits, `-`, `_`, `.`), at least `min_len` long.
+pub fn words(text: &str, min_len: usize) -> impl Iterator<Item = &str> {
+    text.split(|c: char| !(c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.')))
+        .filter(move |w| w.len() >= min_len)
+}
+
 mod exposed {
     use secrecy::{ExposeSecret, SecretString};
     use serde::{Deserialize, Deserializer, Serializer};
@@ -143,6 +180,16 @@ mod exposed_list {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn fingerprints_find_a_value_among_the_words_of_an_output() {
+        let value = "Zq9WkP2mXv7LrT4bNc8HdY1s";
+        let known = [fingerprint(value)];
+        let output = format!("changed 1764363000.1\npassword:{value} ok");
+        let hits: Vec<_> = words(&output, 8).filter(|w| known.contains(&fingerprint(w))).collect();
+        assert_eq!(hits, [value]);
+        assert_eq!(fingerprint("a").len(), 64);
+    }
 
     fn keys() -> InitKeys {
         InitKeys {

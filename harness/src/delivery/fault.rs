@@ -140,7 +140,7 @@ async fn under_running_consumers(fault: Fault, runs: &[Run<'_>], recovery: &Reco
         Fault::KilledDuringRotation => {
             for (run, w) in runs.iter().zip(watched.iter_mut()) {
                 w.expected = rotated(&w.expected);
-                run.kv().put(&w.consumer.secret_name, &w.expected).await?;
+                run.write(&w.consumer.secret_name, &w.expected).await?;
             }
             let struck = now();
             outage::kill_pod(runs[0].env.vault_cluster).await?;
@@ -166,7 +166,7 @@ async fn under_running_consumers(fault: Fault, runs: &[Run<'_>], recovery: &Reco
     if fault == Fault::Sealed {
         for (run, w) in runs.iter().zip(watched.iter_mut()) {
             w.expected = rotated(&w.expected);
-            run.kv().put(&w.consumer.secret_name, &w.expected).await?;
+            run.write(&w.consumer.secret_name, &w.expected).await?;
         }
     }
     let since = if fault == Fault::Sealed { back } else { struck };

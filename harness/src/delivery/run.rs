@@ -229,7 +229,7 @@ impl Run<'_> {
             secret_name: format!("{}-{round}-{i}", self.namespace),
         };
         let expected = self.env.target.cfg.kv.data.clone();
-        self.kv().put(&consumer.secret_name, &expected).await?;
+        self.write(&consumer.secret_name, &expected).await?;
         Ok((consumer, expected))
     }
 
@@ -313,7 +313,7 @@ impl Run<'_> {
             wait::pause(Duration::from_secs_f64(phase)).await;
             watched.expected = SecretData::new(watched.expected.keys().map(|k| (k.to_string(), random_value())));
             let written = now();
-            self.kv().put(&watched.consumer.secret_name, &watched.expected).await?;
+            self.write(&watched.consumer.secret_name, &watched.expected).await?;
             match next_change(&mut watched.changes, written, self.plan.bound, &watched.consumer).await {
                 Ok(seen) => samples.push(self.sample_ms("rotation_latency", Duration::from_secs_f64(seen - written))),
                 Err(Error::Timeout { .. }) if self.plan.profile == Profile::Defaults => {
@@ -381,9 +381,12 @@ impl Run<'_> {
         ))
     }
 
-    pub(super) fn kv(&self) -> crate::vault::kv::Kv<'_> {
+    /// Writes a consumer's secret to Vault, recording the values' fingerprints for the hygiene
+    /// check (never the values).
+    pub(super) async fn write(&self, secret_name: &str, data: &SecretData) -> Result<()> {
+        crate::secret::record_fingerprints(data)?;
         let kv = &self.env.target.cfg.kv;
-        self.env.writer.kv(&kv.mount, kv.version)
+        self.env.writer.kv(&kv.mount, kv.version).put(secret_name, data).await
     }
 }
 
