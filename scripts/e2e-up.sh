@@ -3,6 +3,8 @@
 # Docker engine, every image built from source (cached outside the clone; a warm run is a no-op),
 # the pinned OpenBao binary, then `harness up`. Hands the state dir to the tests through
 # $NEXTEST_ENV. Teardown is `harness down` (nextest has no teardown hook; .ci/run calls it).
+# HARNESS_IMAGES=online (the nightly matrix) uses upstream kind node images instead
+# (HARNESS_KIND_NODE_IMAGE picks one) and builds only the harness's own images.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
@@ -28,8 +30,13 @@ scripts/install-bao.sh
 cargo build --quiet --package harness
 harness=target/debug/harness
 state="$root/.harness"
-"$harness" --state-dir "$state" images build
-"$harness" --state-dir "$state" up
+if [[ ${HARNESS_IMAGES:-offline} == online ]]; then
+  scripts/images/all.sh --online
+  "$harness" --state-dir "$state" up --images online
+else
+  "$harness" --state-dir "$state" images build
+  "$harness" --state-dir "$state" up
+fi
 
 if [[ -n ${NEXTEST_ENV:-} ]]; then
   echo "HARNESS_STATE_DIR=$state" >>"$NEXTEST_ENV"

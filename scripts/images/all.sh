@@ -4,11 +4,14 @@
 # components (injector, External Secrets Operator), node image.
 # Each step is its own script with its own cache dir and `done` stamp under
 # ${HARNESS_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/vault-k8s-harness}/images/, so a warm rerun is a
-# no-op. Does not create a cluster (kind-smoke.sh does).
+# no-op. Does not create a cluster (kind-smoke.sh does). With --online, only the harness's own
+# images (for clusters on upstream node images): minbase, OpenBao, injector, ESO.
 set -euo pipefail
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 t0=$(date +%s)
-for s in kind debian-base node-base kubernetes etcd coredns pause crictl vault-k8s external-secrets node; do
+components=(kind debian-base node-base kubernetes etcd coredns pause crictl vault-k8s external-secrets node)
+[[ ${1:-} == --online ]] && components=(kind debian-base openbao vault-k8s external-secrets)
+for s in "${components[@]}"; do
   "$here/$s.sh" || { printf 'images: FAILED: %s.sh (see its build.log above)\n' "$s" >&2; exit 1; }
 done
 printf 'images: all up to date in %ss\n' "$(($(date +%s) - t0))" >&2

@@ -15,7 +15,7 @@ use crate::{
     Error, Result,
     check::{self, Check},
     config::Config,
-    delivery::{Method, run::Plan, session::Session, summary},
+    delivery::{Method, fault::Fault, run::Plan, session::Session, summary},
     tier,
     vault::{Endpoint, Vault, server::VaultServer},
 };
@@ -43,6 +43,10 @@ pub struct RunArgs {
     /// Only the Vault tier, even when the clusters are up.
     #[arg(long)]
     no_delivery: bool,
+    /// After delivery, take Vault away three ways (sealed, killed after a rotation, down when
+    /// pods start) under one consumer of each method and measure what survives (~5 min).
+    #[arg(long, conflicts_with = "no_delivery")]
+    faults: bool,
 }
 
 #[derive(Clone, Copy, Debug, clap::ValueEnum)]
@@ -153,7 +157,58 @@ async fn delivery(args: &RunArgs, cfg: &Config, state_dir: &Path, out: &Path) ->
     crate::measure::append(&file, &samples)?;
     println!("\nDelivery ({} profile; samples in {})", plan.profile.name(), file.display());
     println!("{}", summary::table(&measured));
-    Ok(measured.len() == methods.len())
+    let mut complete = measured.len() == methods.len();
+    if args.faults {
+        complete &= faults(&session, &methods, out).await?;
+    }
+    if !measured.is_empty() {
+        write_report(out)?;
+    }
+    Ok(complete)
+}
+
+/// The three Vault outages, one after the other; their samples join the run's.
+async fn faults(session: &Session, methods: &[Method], out: &Path) -> Result<bool> {
+    let mut complete = true;
+    for fault in Fault::ALL {
+        let evidence = out.join("evidence").join(fault.name());
+        let outcome = tokio::select! {
+            outcome = session.fault(fault, methods, &evidence) => outcome,
+            error = interrupted() => return Err(error),
+        };
+        match outcome {
+            Ok(runs) => {
+                let samples: Vec<_> = runs.iter().flat_map(|r| r.samples.iter().cloned()).collect();
+                crate::measure::append(&out.join("samples.jsonl"), &samples)?;
+                println!("\n{}", summary::fault_table(fault, &runs));
+            }
+            Err(e) => {
+                eprintln!("error: fault {} failed: {e}", fault.name());
+                complete = false;
+            }
+        }
+    }
+    Ok(complete)
+}
+
+/// Renders `<out>/report/` from the run's samples; inside GitHub Actions the Markdown is also
+/// appended to the job summary.
+fn write_report(out: &Path) -> Result<()> {
+    let samples = crate::report::read_samples(out)?;
+    let dir = out.join("report");
+    let report = crate::report::write(&samples, &dir)?;
+    println!("\nReport (Markdown, JSON, SVG charts) in {}", dir.display());
+    if let Some(summary) = std::env::var_os("GITHUB_STEP_SUMMARY") {
+        use std::io::Write;
+        let mut file = std::fs::OpenOptions::new()
+            .append(true)
+            .create(true)
+            .open(&summary)
+            .map_err(Error::io("cannot open the GitHub job summary"))?;
+        file.write_all(crate::report::markdown(&report).as_bytes())
+            .map_err(Error::io("cannot write the GitHub job summary"))?;
+    }
+    Ok(())
 }
 
 fn unix_time() -> u64 {

@@ -44,6 +44,13 @@ pub async fn up(args: UpArgs, cfg: Config, state_dir: &Path) -> Result<ExitCode>
                 Some(source) => source,
                 None => ImageSource::detect().await,
             };
+            if images == ImageSource::Offline && cfg.vault.flavor == crate::config::Flavor::Vault {
+                return Err(Error::State(
+                    "HashiCorp Vault in a cluster runs upstream's image, which offline clusters cannot pull; \
+                     use --images online (or the default flavor, OpenBao)"
+                        .into(),
+                ));
+            }
             let kind = Kind::new(names(&cfg), images, &dir)?;
             let existed = kind.existing().await?;
             let result = tokio::select! {

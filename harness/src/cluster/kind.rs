@@ -56,7 +56,9 @@ impl ImageSource {
     pub fn node_image(self) -> String {
         match self {
             ImageSource::Offline => offline_node_image(),
-            ImageSource::Online => fixtures::version("KIND_ONLINE_NODE_IMAGE").to_string(),
+            // The nightly matrix picks the Kubernetes minor through this variable.
+            ImageSource::Online => std::env::var("HARNESS_KIND_NODE_IMAGE")
+                .unwrap_or_else(|_| fixtures::version("KIND_ONLINE_NODE_IMAGE").to_string()),
         }
     }
 }
@@ -65,12 +67,15 @@ fn offline_node_image() -> String {
     format!("harness.local/kind-node:{}", fixtures::version("KUBE_VERSION"))
 }
 
-/// Images the harness builds itself and loads into every cluster (kind load is offline-safe):
-/// the consumer pods' base and the OpenBao image (server and agents).
+/// Images the harness builds itself: the consumer pods' base, the OpenBao image (server and
+/// agents), the injector and External Secrets Operator. The offline node image has them all
+/// preloaded; on an upstream node image they are loaded with `kind load` (no registry either way).
 pub fn local_images() -> Vec<String> {
     vec![
         "harness.local/debian-minbase:bookworm".to_string(),
         format!("harness.local/openbao:{}", fixtures::version("OPENBAO_VERSION")),
+        format!("harness.local/vault-k8s:{}", fixtures::version("VAULT_K8S_VERSION")),
+        format!("harness.local/external-secrets:{}", fixtures::version("ESO_VERSION")),
     ]
 }
 
@@ -171,7 +176,11 @@ impl Kind {
         };
         let client = cluster.client().await?;
         wait_node_ready(&client, &format!("{name}-control-plane")).await?;
-        for image in local_images() {
+        let to_load = match self.images {
+            ImageSource::Offline => vec![],
+            ImageSource::Online => local_images(),
+        };
+        for image in to_load {
             step!("kind load docker-image {image} --name {name}");
             self.run(&["load", "docker-image", &image, "--name", name], &log, SHORT_COMMAND)
                 .await?;

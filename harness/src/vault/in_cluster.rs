@@ -128,6 +128,9 @@ pub async fn up(
         runbook.write_read_policy().await?;
         Vault::connect(&endpoint, Some(&runbook.keys().root_token))?
     };
+    if cfg.vault.flavor == Flavor::Vault {
+        enable_stdout_audit(&root).await?;
+    }
     configure_kubernetes_auth(&root, app, cfg).await?;
     let state = ClusterVault {
         flavor: cfg.vault.flavor,
@@ -137,6 +140,17 @@ pub async fn up(
     let json = serde_json::to_vec_pretty(&state).map_err(|e| Error::State(format!("state: {e}")))?;
     std::fs::write(dir.join("state.json"), json).map_err(Error::io("cannot write the cluster Vault state"))?;
     Ok(state)
+}
+
+/// HashiCorp Vault takes audit devices through the API (OpenBao only from its config file, see
+/// [`audit_hcl`]); an existing one (a second `up`) is fine.
+async fn enable_stdout_audit(root: &Vault) -> Result<()> {
+    step!("audit enable -path=stdout file file_path=stdout");
+    let body = json!({ "type": "file", "options": { "file_path": "stdout" } });
+    match root.raw(Method::PUT, "sys/audit/stdout", Some(body)).await {
+        Err(e) if e.vault_status() == Some(400) => Ok(()),
+        other => other.map(drop),
+    }
 }
 
 fn read_keys(dir: &Path) -> Result<InitKeys> {
@@ -156,17 +170,22 @@ fn audit_hcl(flavor: Flavor) -> &'static str {
     }
 }
 
-/// The image the server (and every agent) runs; built locally, never pulled.
+fn server_binary(flavor: Flavor) -> &'static str {
+    match flavor {
+        Flavor::OpenBao => "/bin/bao",
+        Flavor::Vault => "/bin/vault",
+    }
+}
+
+/// The image the server (and every agent) runs: built locally for OpenBao, upstream's for Vault.
 pub fn image(flavor: Flavor) -> Result<String> {
     match flavor {
         Flavor::OpenBao => Ok(format!(
             "harness.local/openbao:{}",
             fixtures::version("OPENBAO_VERSION")
         )),
-        Flavor::Vault => Err(Error::State(
-            "HashiCorp Vault in a cluster needs its image, which cannot be built offline; use the default flavor"
-                .into(),
-        )),
+        // Upstream's image: pulled by the nodes, so online only (`harness up` says so offline).
+        Flavor::Vault => Ok(format!("hashicorp/vault:{}", fixtures::version("VAULT_VERSION"))),
     }
 }
 
@@ -213,6 +232,7 @@ async fn deploy(cluster: &Cluster, cfg: &Config, dir: &Path, data: DataVolume) -
         SERVER_MANIFEST,
         &[
             ("IMAGE", &image),
+            ("SERVER_BINARY", server_binary(cfg.vault.flavor)),
             ("NODE_PORT", &port),
             ("CONFIG_HCL", indented.trim_end()),
             ("DATA_VOLUME", data.yaml()),
