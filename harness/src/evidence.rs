@@ -19,7 +19,11 @@ pub fn dir(scenario: &str) -> PathBuf {
 pub async fn collect(client: &kube::Client, namespaces: &[&str], dir: &Path) -> Result<()> {
     std::fs::create_dir_all(dir).map_err(Error::io(format!("cannot create {}", dir.display())))?;
     for namespace in namespaces {
-        write(dir, &format!("{namespace}.events.txt"), &events(client, namespace).await)?;
+        write(
+            dir,
+            &format!("{namespace}.events.txt"),
+            &events(client, namespace).await,
+        )?;
         let pods = Api::<Pod>::namespaced(client.clone(), namespace)
             .list(&Default::default())
             .await
@@ -28,7 +32,11 @@ pub async fn collect(client: &kube::Client, namespaces: &[&str], dir: &Path) -> 
         for pod in pods {
             let name = pod.metadata.name.clone().unwrap_or_default();
             let spec = pod.spec.unwrap_or_default();
-            let containers = spec.init_containers.unwrap_or_default().into_iter().chain(spec.containers);
+            let containers = spec
+                .init_containers
+                .unwrap_or_default()
+                .into_iter()
+                .chain(spec.containers);
             for container in containers {
                 let params = LogParams {
                     container: Some(container.name.clone()),

@@ -107,7 +107,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("s/samples.jsonl");
         let versions = BTreeMap::from([("openbao".to_string(), "2.7.2".to_string())]);
-        let sample = Sample::millis("kubernetes_auth", "-", "login_latency", Duration::from_millis(12)).with_versions(&versions);
+        let sample =
+            Sample::millis("kubernetes_auth", "-", "login_latency", Duration::from_millis(12)).with_versions(&versions);
         let bound = Sample::not_within("eso", "defaults", "rotation_latency", Duration::from_secs(360));
         append(&path, &[sample.clone(), bound.clone()]).unwrap();
         let read: Vec<Sample> = std::fs::read_to_string(&path)

@@ -115,7 +115,15 @@ pub async fn read_file(
     container: &str,
     path: &str,
 ) -> Result<String> {
-    exec(client, namespace, pod, container, &["cat", path], &format!("cat {path}")).await
+    exec(
+        client,
+        namespace,
+        pod,
+        container,
+        &["cat", path],
+        &format!("cat {path}"),
+    )
+    .await
 }
 
 /// Runs `command` in a container of a running pod and returns its stdout (bounded, 30 s).
@@ -204,8 +212,18 @@ pub async fn read_files(
     container: &str,
     dir: &str,
 ) -> Result<BTreeMap<String, crate::secret::SecretString>> {
-    let script = format!(r#"for f in {dir}/*; do [ -f "$f" ] || continue; printf '%s\0' "${{f##*/}}"; cat "$f"; printf '\0'; done"#);
-    let out = exec(client, namespace, pod, container, &["sh", "-c", &script], &format!("read {dir}")).await?;
+    let script = format!(
+        r#"for f in {dir}/*; do [ -f "$f" ] || continue; printf '%s\0' "${{f##*/}}"; cat "$f"; printf '\0'; done"#
+    );
+    let out = exec(
+        client,
+        namespace,
+        pod,
+        container,
+        &["sh", "-c", &script],
+        &format!("read {dir}"),
+    )
+    .await?;
     let parts: Vec<&str> = out.split('\0').collect();
     Ok(parts
         .chunks_exact(2)
@@ -214,7 +232,12 @@ pub async fn read_files(
 }
 
 /// Waits (bounded) until a Deployment has all its replicas ready.
-pub async fn wait_deployment_ready(client: &kube::Client, namespace: &str, name: &str, timeout: Duration) -> Result<()> {
+pub async fn wait_deployment_ready(
+    client: &kube::Client,
+    namespace: &str,
+    name: &str,
+    timeout: Duration,
+) -> Result<()> {
     use k8s_openapi::api::apps::v1::Deployment;
     let api: Api<Deployment> = Api::namespaced(client.clone(), namespace);
     wait::until(

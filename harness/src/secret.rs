@@ -115,7 +115,10 @@ pub fn write_private_file(path: &Path, contents: &[u8]) -> Result<()> {
 /// outputs: it fingerprints every word of the outputs and compares.
 pub fn fingerprint(value: &str) -> String {
     use sha2::{Digest, Sha256};
-    Sha256::digest(value.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+    Sha256::digest(value.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// Where fingerprints of the secret values written in this checkout's runs are collected.
@@ -136,7 +139,10 @@ pub fn record_fingerprints(data: &SecretData) -> Result<()> {
         .mode(0o600)
         .open(&file)
         .map_err(Error::io(&context))?;
-    let lines: String = data.iter().map(|(_, v)| fingerprint(v.expose_secret()) + "\n").collect();
+    let lines: String = data
+        .iter()
+        .map(|(_, v)| fingerprint(v.expose_secret()) + "\n")
+        .collect();
     out.write_all(lines.as_bytes()).map_err(Error::io(context))
 }
 

@@ -295,7 +295,10 @@ fn report_renders_markdown_json_and_charts_from_samples() {
     let o = work.harness(&["report", "--in", "run"]);
     assert!(o.status.success(), "{}", stderr(&o));
     let md = std::fs::read_to_string(run.join("report/report.md")).unwrap();
-    assert!(md.contains("| injector | tuned | - / - (0) | 6.0 s / 12.0 s / 12.0 s (12) |"), "{md}");
+    assert!(
+        md.contains("| injector | tuned | - / - (0) | 6.0 s / 12.0 s / 12.0 s (12) |"),
+        "{md}"
+    );
     assert!(md.contains("openbao 2.7.2"), "{md}");
     let json: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(run.join("report/report.json")).unwrap()).unwrap();

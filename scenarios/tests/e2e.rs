@@ -570,7 +570,12 @@ op outside bao kv get "$OUTSIDE/$SECRET"
         for _ in 0..50 {
             let started = std::time::Instant::now();
             let login = env.login(&auth.mount, &auth.role, &jwt).await.unwrap();
-            samples.push(Sample::millis("kubernetes_auth", "-", "login_latency", started.elapsed()));
+            samples.push(Sample::millis(
+                "kubernetes_auth",
+                "-",
+                "login_latency",
+                started.elapsed(),
+            ));
             expect::ttl_capped(&login, &env.cfg).assert_passed();
         }
 
@@ -730,7 +735,9 @@ mod delivery {
     /// Runs the plan; on failure the evidence is kept under target/harness/evidence/<test>.
     async fn measured(method: Method, plan: Plan) -> MethodRun {
         let cfg = Config::load(paths::config_file().as_deref()).expect("the config harness up used");
-        let session = Session::load(&paths::state_dir(), &cfg).await.expect("harness up has run");
+        let session = Session::load(&paths::state_dir(), &cfg)
+            .await
+            .expect("harness up has run");
         let test = format!("delivery-{method}-{}", plan.profile.name());
         let run = session
             .run(method, plan, &evidence::dir(&test))
@@ -814,7 +821,9 @@ mod faults {
 
     async fn measured(fault: Fault) {
         let cfg = Config::load(paths::config_file().as_deref()).expect("the config harness up used");
-        let session = Session::load(&paths::state_dir(), &cfg).await.expect("harness up has run");
+        let session = Session::load(&paths::state_dir(), &cfg)
+            .await
+            .expect("harness up has run");
         let evidence = evidence::dir(&format!("faults-{}", fault.name()));
         let runs = session
             .fault(fault, &Method::ALL, &evidence)
@@ -873,6 +882,7 @@ mod hygiene {
         cluster::{self, Role},
         fixtures, paths,
         secret::{fingerprint, fingerprints_file, words},
+        vault::in_cluster,
     };
 
     /// Every regular file under `dir`, except private (0600) ones: the harness's own key stores.
@@ -880,7 +890,9 @@ mod hygiene {
         let Ok(entries) = std::fs::read_dir(dir) else { return };
         for entry in entries.flatten() {
             let path = entry.path();
-            let Ok(meta) = std::fs::symlink_metadata(&path) else { continue };
+            let Ok(meta) = std::fs::symlink_metadata(&path) else {
+                continue;
+            };
             if meta.is_dir() {
                 files(&path, out);
             } else if meta.is_file() && meta.permissions().mode() & 0o077 != 0 {
@@ -916,7 +928,8 @@ mod hygiene {
     async fn no_root_token_unseal_key_or_written_secret_value_appears_in_any_output() {
         let state = paths::state_dir();
         let keys: serde_json::Value =
-            serde_json::from_str(&std::fs::read_to_string(state.join("vault/secrets.json")).unwrap()).unwrap();
+            serde_json::from_str(&std::fs::read_to_string(in_cluster::dir(&state).join("secrets.json")).unwrap())
+                .unwrap();
         let mut secrets: Vec<String> = vec![keys["root_token"].as_str().unwrap().to_string()];
         for key in keys["unseal_keys"].as_array().unwrap() {
             secrets.push(key.as_str().unwrap().to_string());
@@ -954,5 +967,156 @@ mod hygiene {
             }
         }
         assert_eq!(hits, Vec::<String>::new(), "secrets found in outputs");
+    }
+}
+
+mod interrupts {
+    //! Ctrl-C at random phases of `harness up` (two more clusters, next to the ones under test)
+    //! and of `harness run`: each time nothing is left behind — no cluster, no container, no
+    //! cluster state, no server process. Runs alone (`-P faults`): it needs the cores.
+
+    use std::time::Duration;
+
+    use harness::{cluster::kind::kind_binary, wait};
+    use rand::Rng;
+    use tokio::process::Command;
+
+    const NAMES: [&str; 2] = ["sigint-vault", "sigint-app"];
+
+    async fn output(program: &std::path::Path, args: &[&str]) -> String {
+        let out = Command::new(program).args(args).output().await.unwrap();
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Containers and kind clusters named after this test's clusters.
+    async fn leftovers() -> Vec<String> {
+        let docker = std::path::Path::new("docker");
+        let mut found: Vec<String> = output(docker, &["ps", "-a", "--format", "{{.Names}}"])
+            .await
+            .lines()
+            .filter(|n| NAMES.iter().any(|c| n.starts_with(c)))
+            .map(|n| format!("container {n}"))
+            .collect();
+        let clusters = output(&kind_binary().unwrap(), &["get", "clusters"]).await;
+        found.extend(
+            clusters
+                .lines()
+                .filter(|c| NAMES.contains(c))
+                .map(|c| format!("kind cluster {c}")),
+        );
+        found
+    }
+
+    /// Server processes of the pinned OpenBao binary.
+    async fn bao_servers() -> usize {
+        output(std::path::Path::new("pgrep"), &["-f", "bao-[0-9.]+ server"])
+            .await
+            .lines()
+            .count()
+    }
+
+    /// The `harness` binary the setup script built (this test crate is another package).
+    fn harness_binary() -> std::path::PathBuf {
+        harness::fixtures::repo_root().join("target/debug/harness")
+    }
+
+    /// Starts `harness <args>`, interrupts it after `after`, and returns its exit code.
+    async fn interrupt(dir: &std::path::Path, args: &[&str], after: Duration) -> Option<i32> {
+        let mut child = Command::new(harness_binary())
+            .current_dir(dir)
+            .env("HARNESS_STATE_DIR", dir.join("state"))
+            .env("HARNESS_CONFIG", dir.join("harness.toml"))
+            .args(args)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        wait::pause(after).await;
+        let pid = nix::unistd::Pid::from_raw(child.id().unwrap() as i32);
+        let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGINT);
+        let status = wait::within("the interrupted harness to exit", Duration::from_secs(180), async {
+            child
+                .wait()
+                .await
+                .map_err(|e| harness::Error::State(format!("waiting for harness: {e}")))
+        })
+        .await
+        .unwrap();
+        status.code()
+    }
+
+    #[tokio::test]
+    async fn ctrl_c_at_ten_random_phases_of_up_leaves_no_cluster_container_or_state() {
+        assert_eq!(leftovers().await, Vec::<String>::new(), "clean before");
+        for round in 0..10 {
+            let dir = tempfile::tempdir().unwrap();
+            std::fs::write(
+                dir.path().join("harness.toml"),
+                format!("[clusters]\nvault = \"{}\"\napp = \"{}\"\n", NAMES[0], NAMES[1]),
+            )
+            .unwrap();
+            let after = Duration::from_secs_f64(rand::rng().random_range(0.5..30.0));
+            let code = interrupt(dir.path(), &["up"], after).await;
+            if code == Some(0) {
+                // `up` finished before the signal: then `down` must leave the same nothing.
+                let down = Command::new(harness_binary())
+                    .env("HARNESS_STATE_DIR", dir.path().join("state"))
+                    .env("HARNESS_CONFIG", dir.path().join("harness.toml"))
+                    .arg("down")
+                    .status()
+                    .await
+                    .unwrap();
+                assert!(down.success());
+            } else {
+                assert_eq!(code, Some(130), "round {round}: Ctrl-C after {after:?} exits 130");
+            }
+            let state = dir.path().join("state/clusters");
+            let kept: Vec<_> = std::fs::read_dir(&state)
+                .into_iter()
+                .flatten()
+                .flatten()
+                .map(|e| e.file_name().to_string_lossy().into_owned())
+                .filter(|n| n.ends_with(".json") || n.ends_with(".kubeconfig"))
+                .collect();
+            let left = leftovers().await;
+            println!(
+                "round {round}: SIGINT after {:.1} s → exit {code:?}, left {left:?}",
+                after.as_secs_f64()
+            );
+            assert_eq!(
+                left,
+                Vec::<String>::new(),
+                "round {round}: nothing left after {after:?}"
+            );
+            assert_eq!(
+                kept,
+                Vec::<String>::new(),
+                "round {round}: no cluster state after {after:?}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn ctrl_c_at_ten_random_phases_of_run_leaves_no_server_process() {
+        let before = bao_servers().await;
+        for round in 0..10 {
+            let dir = tempfile::tempdir().unwrap();
+            std::fs::write(dir.path().join("harness.toml"), "").unwrap();
+            let after = Duration::from_secs_f64(rand::rng().random_range(0.1..3.0));
+            let code = interrupt(dir.path(), &["run", "--no-delivery", "--out", "out"], after).await;
+            assert!(matches!(code, Some(0) | Some(130)), "round {round}: exit {code:?}");
+            let servers = wait::until(
+                "the scratch server to be gone",
+                Duration::from_secs(10),
+                Duration::from_millis(100),
+                || async { Ok((bao_servers().await <= before).then_some(())) },
+            )
+            .await;
+            println!(
+                "round {round}: SIGINT after {:.1} s → exit {code:?}",
+                after.as_secs_f64()
+            );
+            assert!(servers.is_ok(), "round {round}: a server process outlived harness run");
+        }
     }
 }

@@ -7,9 +7,10 @@ use std::process::Command;
 #[test]
 fn every_workflow_passes_actionlint() {
     let root = harness::fixtures::repo_root();
-    let binary = harness::paths::cache_dir()
-        .join("bin")
-        .join(format!("actionlint-{}", harness::fixtures::version("ACTIONLINT_VERSION")));
+    let binary = harness::paths::cache_dir().join("bin").join(format!(
+        "actionlint-{}",
+        harness::fixtures::version("ACTIONLINT_VERSION")
+    ));
     let workflows: Vec<_> = std::fs::read_dir(root.join(".github/workflows"))
         .unwrap()
         .map(|e| e.unwrap().path())
@@ -42,7 +43,10 @@ fn the_nightly_matrix_covers_three_kubernetes_minors_and_both_flavors() {
         .map(|v| v.as_str().unwrap().rsplit_once('.').unwrap().0.to_string())
         .collect();
     assert_eq!(minors.len(), 3, "{minors:?}");
-    assert_eq!(job["strategy"]["matrix"]["flavor"], serde_json::json!(["openbao", "vault"]));
+    assert_eq!(
+        job["strategy"]["matrix"]["flavor"],
+        serde_json::json!(["openbao", "vault"])
+    );
     assert_eq!(job["strategy"]["fail-fast"], false);
     for step in job["steps"].as_array().unwrap() {
         if let Some(uses) = step["uses"].as_str() {

@@ -166,7 +166,6 @@ async fn images_build() -> crate::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-
 /// Folds clap's multi-line usage errors into one line.
 fn one_line(message: &str) -> String {
     message

@@ -125,7 +125,10 @@ pub async fn run(args: RunArgs, mut cfg: Config, state_dir: &Path) -> Result<Exi
 /// summary printed, the samples written to `<out>/samples.jsonl`. False if any method failed.
 async fn delivery(args: &RunArgs, cfg: &Config, state_dir: &Path, out: &Path) -> Result<bool> {
     if crate::cluster::load(state_dir).is_err() {
-        println!("Delivery: skipped, no clusters in {} (run `harness up` first)", state_dir.display());
+        println!(
+            "Delivery: skipped, no clusters in {} (run `harness up` first)",
+            state_dir.display()
+        );
         return Ok(true);
     }
     let plan = match args.profile {
@@ -155,7 +158,11 @@ async fn delivery(args: &RunArgs, cfg: &Config, state_dir: &Path, out: &Path) ->
     let samples: Vec<_> = measured.iter().flat_map(|r| r.samples.iter().cloned()).collect();
     let file = out.join("samples.jsonl");
     crate::measure::append(&file, &samples)?;
-    println!("\nDelivery ({} profile; samples in {})", plan.profile.name(), file.display());
+    println!(
+        "\nDelivery ({} profile; samples in {})",
+        plan.profile.name(),
+        file.display()
+    );
     println!("{}", summary::table(&measured));
     let mut complete = measured.len() == methods.len();
     if args.faults {

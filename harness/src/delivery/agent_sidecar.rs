@@ -44,7 +44,10 @@ pub fn manifests(target: &Target<'_>, consumer: &Consumer, profile: Profile) -> 
         &[
             ("NAMESPACE", &consumer.namespace),
             ("POD", &consumer.pod),
-            ("AGENT_HCL", &indent(&agent_hcl(target, &consumer.secret_name, profile)?, 4)),
+            (
+                "AGENT_HCL",
+                &indent(&agent_hcl(target, &consumer.secret_name, profile)?, 4),
+            ),
             ("CA_PEM", &indent(target.ca_pem, 4)),
             (
                 "APP_CONTAINER",

@@ -79,7 +79,10 @@ mod tests {
     fn store_secret_and_pod_fit_together() {
         target_with(2, |target| {
             let objects = apply::parse(&manifests(target, &consumer(), Profile::Tuned).unwrap()).unwrap();
-            let kinds: Vec<_> = objects.iter().map(|o| o.types.as_ref().unwrap().kind.as_str()).collect();
+            let kinds: Vec<_> = objects
+                .iter()
+                .map(|o| o.types.as_ref().unwrap().kind.as_str())
+                .collect();
             assert_eq!(kinds, ["SecretStore", "ExternalSecret", "Pod"]);
             let vault = &objects[0].data["spec"]["provider"]["vault"];
             assert_eq!(vault["path"], "secret");
@@ -90,7 +93,10 @@ mod tests {
             assert_eq!(es["refreshInterval"], "10s");
             assert_eq!(es["dataFrom"][0]["extract"]["key"], "s1");
             assert_eq!(es["target"]["name"], "consumer-0");
-            assert_eq!(objects[2].data["spec"]["volumes"][0]["secret"]["secretName"], "consumer-0");
+            assert_eq!(
+                objects[2].data["spec"]["volumes"][0]["secret"]["secretName"],
+                "consumer-0"
+            );
         });
     }
 

@@ -113,8 +113,13 @@ pub async fn run(
         ns.delete().await?;
     }
     restored?;
-    let samples = outcome
-        .map_err(|e| Error::State(format!("fault {}: {e} (evidence in {})", fault.name(), evidence.display())))?;
+    let samples = outcome.map_err(|e| {
+        Error::State(format!(
+            "fault {}: {e} (evidence in {})",
+            fault.name(),
+            evidence.display()
+        ))
+    })?;
     Ok(methods
         .iter()
         .zip(samples)
@@ -225,13 +230,12 @@ async fn recovery_sample(run: &Run<'_>, fault: Fault, w: &mut Watched, since: f6
             run.check_app_reads(&w.consumer, &w.expected).await?;
             Ok(run.sample_ms(&metric, Duration::from_secs_f64((seen - back).max(0.0))))
         }
-        Err(Error::Timeout { .. }) => Ok(Sample::not_within(
-            run.method.name(),
-            Profile::Tuned.name(),
-            &metric,
-            RECOVERY_BOUND,
-        )
-        .with_versions(&run.versions)),
+        Err(Error::Timeout { .. }) => {
+            Ok(
+                Sample::not_within(run.method.name(), Profile::Tuned.name(), &metric, RECOVERY_BOUND)
+                    .with_versions(&run.versions),
+            )
+        }
         Err(e) => Err(e),
     }
 }

@@ -105,10 +105,11 @@ pub fn parse_default_template(text: &str) -> Result<SecretData> {
         });
         return Ok(SecretData::new(fields.collect::<Result<Vec<_>>>()?));
     }
-    let fields = text
-        .lines()
-        .filter(|l| !l.is_empty())
-        .map(|l| l.split_once(": ").map(|(k, v)| (k.to_string(), SecretString::from(v))).ok_or_else(malformed));
+    let fields = text.lines().filter(|l| !l.is_empty()).map(|l| {
+        l.split_once(": ")
+            .map(|(k, v)| (k.to_string(), SecretString::from(v)))
+            .ok_or_else(malformed)
+    });
     Ok(SecretData::new(fields.collect::<Result<Vec<_>>>()?))
 }
 
@@ -164,12 +165,20 @@ mod tests {
     fn the_install_points_at_the_vault_with_its_ca() {
         target_with(2, |target| {
             let objects = apply::parse(&install_manifests(target).unwrap()).unwrap();
-            let deployment = objects.iter().find(|o| o.types.as_ref().unwrap().kind == "Deployment").unwrap();
-            let env = deployment.data["spec"]["template"]["spec"]["containers"][0]["env"].as_array().unwrap();
+            let deployment = objects
+                .iter()
+                .find(|o| o.types.as_ref().unwrap().kind == "Deployment")
+                .unwrap();
+            let env = deployment.data["spec"]["template"]["spec"]["containers"][0]["env"]
+                .as_array()
+                .unwrap();
             let value = |name: &str| env.iter().find(|e| e["name"] == name).unwrap()["value"].clone();
             assert_eq!(value("AGENT_INJECT_VAULT_ADDR"), "https://10.0.0.2:30820");
             assert_eq!(value("AGENT_INJECT_VAULT_AUTH_PATH"), "auth/kubernetes");
-            assert_eq!(value("AGENT_INJECT_VAULT_CACERT_BYTES"), target.ca_pem_base64().as_str());
+            assert_eq!(
+                value("AGENT_INJECT_VAULT_CACERT_BYTES"),
+                target.ca_pem_base64().as_str()
+            );
         });
     }
 }

@@ -84,7 +84,9 @@ impl Method {
             Method::AgentSidecar => Ok(parse_rendered(&only(agent_sidecar::SECRET_FILE)?)),
             Method::Injector => injector::parse_default_template(&only(injector::SECRET_FILE)?),
             Method::Eso => Ok(SecretData::new(
-                files.iter().map(|(k, v)| (k.clone(), v.expose_secret().to_string().into())),
+                files
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.expose_secret().to_string().into())),
             )),
         }
     }

@@ -80,7 +80,11 @@ pub async fn pod_stats(client: &kube::Client) -> Result<Vec<PodStats>> {
 pub fn usage(stats: &[PodStats], wanted: impl Fn(&str, &str, &str) -> bool) -> Result<Usage> {
     let mut total = Usage::default();
     for pod in stats {
-        for c in pod.containers.iter().filter(|c| wanted(&pod.pod_ref.namespace, &pod.pod_ref.name, &c.name)) {
+        for c in pod
+            .containers
+            .iter()
+            .filter(|c| wanted(&pod.pod_ref.namespace, &pod.pod_ref.name, &c.name))
+        {
             let missing = || {
                 Error::State(format!(
                     "the kubelet reports no usage yet for {}/{}/{}",
@@ -88,7 +92,11 @@ pub fn usage(stats: &[PodStats], wanted: impl Fn(&str, &str, &str) -> bool) -> R
                 ))
             };
             let cpu = c.cpu.as_ref().and_then(|c| c.usage_nano_cores).ok_or_else(missing)?;
-            let memory = c.memory.as_ref().and_then(|m| m.working_set_bytes).ok_or_else(missing)?;
+            let memory = c
+                .memory
+                .as_ref()
+                .and_then(|m| m.working_set_bytes)
+                .ok_or_else(missing)?;
             total.containers += 1;
             total.cpu_millicores += cpu as f64 / 1e6;
             total.memory_mib += memory as f64 / (1024.0 * 1024.0);

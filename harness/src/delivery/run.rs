@@ -122,7 +122,11 @@ impl MethodRun {
 pub async fn run(method: Method, env: &Env<'_>, plan: Plan, evidence: &Path) -> Result<MethodRun> {
     method.install(env.app, &env.target).await?;
     let namespace = TestNamespace::create(env.app, &format!("delivery-{}", method.name().replace('_', "-"))).await?;
-    crate::step!("{method} ({}): measuring in namespace {}", plan.profile.name(), namespace.name);
+    crate::step!(
+        "{method} ({}): measuring in namespace {}",
+        plan.profile.name(),
+        namespace.name
+    );
     let outcome = Run {
         method,
         env,
@@ -351,7 +355,11 @@ impl Run<'_> {
         })?;
         let per_pod = consumers.len().max(1) as f64;
         let mut samples = vec![
-            self.sample("added_containers_per_pod", self.method.added_containers().len() as f64, "count"),
+            self.sample(
+                "added_containers_per_pod",
+                self.method.added_containers().len() as f64,
+                "count",
+            ),
             self.sample("pod_overhead_cpu", added.cpu_millicores / per_pod, "millicores"),
             self.sample("pod_overhead_memory", added.memory_mib / per_pod, "MiB"),
         ];

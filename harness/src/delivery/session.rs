@@ -31,10 +31,12 @@ impl Session {
     pub async fn load(state_dir: &Path, cfg: &Config) -> Result<Session> {
         let clusters = cluster::load(state_dir)?;
         let pick = |role: Role| {
-            clusters
-                .iter()
-                .find(|c| c.role == role)
-                .ok_or_else(|| Error::State(format!("no {role:?} cluster in {}; run `harness up`", state_dir.display())))
+            clusters.iter().find(|c| c.role == role).ok_or_else(|| {
+                Error::State(format!(
+                    "no {role:?} cluster in {}; run `harness up`",
+                    state_dir.display()
+                ))
+            })
         };
         let app = pick(Role::App)?.client().await?;
         let vault_cluster = pick(Role::Vault)?.client().await?;
@@ -45,7 +47,8 @@ impl Session {
             .ca_cert
             .clone()
             .ok_or_else(|| Error::State("the cluster Vault has no CA file".into()))?;
-        let ca_pem = std::fs::read_to_string(&ca_file).map_err(Error::io(format!("cannot read {}", ca_file.display())))?;
+        let ca_pem =
+            std::fs::read_to_string(&ca_file).map_err(Error::io(format!("cannot read {}", ca_file.display())))?;
 
         let mut cfg = cfg.clone();
         cfg.kv.mount = format!("{}-delivery", cfg.kv.mount);

@@ -21,10 +21,22 @@ pub fn table(runs: &[MethodRun]) -> String {
         rows.push([
             run.method.to_string(),
             run.profile.name().into(),
-            latency(&run.values("delivery_latency"), false, run.not_within("delivery_latency")),
-            latency(&run.values("rotation_latency"), true, run.not_within("rotation_latency")),
+            latency(
+                &run.values("delivery_latency"),
+                false,
+                run.not_within("delivery_latency"),
+            ),
+            latency(
+                &run.values("rotation_latency"),
+                true,
+                run.not_within("rotation_latency"),
+            ),
             format!("{:.0}", one("added_containers_per_pod")),
-            format!("{:.1}m / {:.1} MiB", one("pod_overhead_cpu"), one("pod_overhead_memory")),
+            format!(
+                "{:.1}m / {:.1} MiB",
+                one("pod_overhead_cpu"),
+                one("pod_overhead_memory")
+            ),
             format!(
                 "{:.0} containers, {:.1}m / {:.1} MiB",
                 one("cluster_components"),
@@ -122,8 +134,18 @@ mod tests {
         let mut samples: Vec<Sample> = (1..=20)
             .map(|s| Sample::millis("eso", "tuned", "rotation_latency", Duration::from_secs(s)))
             .collect();
-        samples.push(Sample::millis("eso", "tuned", "delivery_latency", Duration::from_millis(1500)));
-        samples.push(Sample::not_within("eso", "tuned", "rotation_latency", Duration::from_secs(360)));
+        samples.push(Sample::millis(
+            "eso",
+            "tuned",
+            "delivery_latency",
+            Duration::from_millis(1500),
+        ));
+        samples.push(Sample::not_within(
+            "eso",
+            "tuned",
+            "rotation_latency",
+            Duration::from_secs(360),
+        ));
         samples.push(Sample::new("eso", "tuned", "added_containers_per_pod", 0.0, "count"));
         samples.push(Sample::new("eso", "tuned", "vault_requests_per_pod_minute", 6.0, "r"));
         MethodRun {
@@ -141,7 +163,10 @@ mod tests {
         assert!(lines[0].starts_with("method"), "{text}");
         assert!(lines[1].contains("eso"), "{text}");
         assert!(lines[1].contains("1.5s / 1.5s (1)"), "{text}");
-        assert!(lines[1].contains("10.0s / 19.0s / 20.0s (20) + 1 not within bound"), "{text}");
+        assert!(
+            lines[1].contains("10.0s / 19.0s / 20.0s (20) + 1 not within bound"),
+            "{text}"
+        );
         assert!(lines[1].contains("6.00"), "{text}");
     }
 
@@ -152,7 +177,12 @@ mod tests {
             Sample::new("injector", "tuned", "vault_sealed_pod_running", 1.0, "bool"),
             Sample::new("injector", "tuned", "vault_sealed_app_has_value", 0.0, "bool"),
             Sample::new("injector", "tuned", "vault_sealed_restarts", 2.0, "count"),
-            Sample::not_within("injector", "tuned", "vault_sealed_recovery_latency", Duration::from_secs(360)),
+            Sample::not_within(
+                "injector",
+                "tuned",
+                "vault_sealed_recovery_latency",
+                Duration::from_secs(360),
+            ),
         ];
         let run = MethodRun {
             method: Method::Injector,
@@ -164,7 +194,12 @@ mod tests {
     }
 
     fn table_line(text: &str) -> Vec<String> {
-        text.lines().nth(1).unwrap().split_whitespace().map(String::from).collect()
+        text.lines()
+            .nth(1)
+            .unwrap()
+            .split_whitespace()
+            .map(String::from)
+            .collect()
     }
 
     #[test]

@@ -14,8 +14,14 @@ use crate::{
 
 /// The latency metrics charted, with their titles.
 pub const CHARTED: [(&str, &str); 2] = [
-    ("delivery_latency", "Delivery: pod created → value readable in the app container"),
-    ("rotation_latency", "Rotation: Vault write → the app container sees the new value"),
+    (
+        "delivery_latency",
+        "Delivery: pod created → value readable in the app container",
+    ),
+    (
+        "rotation_latency",
+        "Rotation: Vault write → the app container sees the new value",
+    ),
 ];
 
 /// Everything the report shows, computed from samples.
@@ -304,24 +310,48 @@ mod tests {
         let mut samples = Vec::new();
         for (method, base) in [("agent_sidecar", 4000u64), ("eso", 60000)] {
             for i in 0..20u64 {
-                samples.push(Sample::millis(method, "tuned", "rotation_latency", Duration::from_millis(base + i * 250)));
+                samples.push(Sample::millis(
+                    method,
+                    "tuned",
+                    "rotation_latency",
+                    Duration::from_millis(base + i * 250),
+                ));
             }
             for i in 0..10u64 {
-                samples.push(Sample::millis(method, "tuned", "delivery_latency", Duration::from_millis(1000 + i * 100)));
+                samples.push(Sample::millis(
+                    method,
+                    "tuned",
+                    "delivery_latency",
+                    Duration::from_millis(1000 + i * 100),
+                ));
             }
             samples.push(Sample::new(method, "tuned", "vault_requests_per_pod_minute", 6.5, "r"));
         }
-        samples.push(Sample::not_within("eso", "defaults", "rotation_latency", Duration::from_secs(360)));
+        samples.push(Sample::not_within(
+            "eso",
+            "defaults",
+            "rotation_latency",
+            Duration::from_secs(360),
+        ));
         samples.push(Sample::new("eso", "tuned", "vault_sealed_pod_running", 1.0, "bool"));
         samples.push(Sample::new("eso", "tuned", "vault_sealed_app_has_value", 1.0, "bool"));
-        samples.push(Sample::millis("eso", "tuned", "vault_sealed_recovery_latency", Duration::from_secs(70)));
+        samples.push(Sample::millis(
+            "eso",
+            "tuned",
+            "vault_sealed_recovery_latency",
+            Duration::from_secs(70),
+        ));
         samples.into_iter().map(|s| s.with_versions(&versions)).collect()
     }
 
     #[test]
     fn figures_come_from_the_samples() {
         let report = build(&samples());
-        let keys: Vec<_> = report.methods.iter().map(|m| format!("{}/{}", m.method, m.profile)).collect();
+        let keys: Vec<_> = report
+            .methods
+            .iter()
+            .map(|m| format!("{}/{}", m.method, m.profile))
+            .collect();
         assert_eq!(keys, ["agent_sidecar/tuned", "eso/tuned", "eso/defaults"]);
         let sidecar = &report.methods[0];
         assert_eq!(sidecar.rotation.samples, 20);

@@ -43,7 +43,11 @@ pub fn strip_chart(title: &str, metric: &str, samples: &[Sample]) -> String {
         escape(title)
     );
     if rows.is_empty() {
-        let _ = writeln!(svg, r#"<text x="{LEFT}" y="{}">no samples of {metric}</text>"#, TOP + 24.0);
+        let _ = writeln!(
+            svg,
+            r#"<text x="{LEFT}" y="{}">no samples of {metric}</text>"#,
+            TOP + 24.0
+        );
     }
     for (i, (label, list)) in rows.iter().enumerate() {
         let color = COLORS[i % COLORS.len()];
