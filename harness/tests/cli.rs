@@ -360,3 +360,28 @@ fn a_wrong_kube_context_is_one_line_and_creates_nothing() {
     assert_one_line_error(&o, "kube context `no-such-context` (clusters.app) is not in");
     assert!(work.leftovers().is_empty(), "{:?}", work.leftovers());
 }
+
+#[test]
+fn up_without_kind_names_the_install_command_and_creates_nothing() {
+    let work = Workdir::new();
+    let o = Command::new(env!("CARGO_BIN_EXE_harness"))
+        .current_dir(work.dir.path())
+        .env("HARNESS_STATE_DIR", work.state_dir())
+        .env("HARNESS_CACHE", work.dir.path().join("empty-cache"))
+        .env("PATH", "/nonexistent")
+        .env_remove("HARNESS_CONFIG")
+        .arg("up")
+        .output()
+        .unwrap();
+    assert_one_line_error(&o, "kind");
+    assert!(work.leftovers().is_empty(), "{:?}", work.leftovers());
+}
+
+#[test]
+fn the_vault_flavor_in_offline_clusters_is_refused_before_anything_is_created() {
+    let work = Workdir::new();
+    let config = work.write("vault.toml", "[vault]\nflavor = \"vault\"\n");
+    let o = work.harness(&["--config", config.to_str().unwrap(), "up", "--images", "offline"]);
+    assert_one_line_error(&o, "use --images online");
+    assert!(work.leftovers().is_empty(), "{:?}", work.leftovers());
+}

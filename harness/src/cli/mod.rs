@@ -111,7 +111,11 @@ pub fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(dispatch(cli)) {
+    let outcome = runtime.block_on(async {
+        watch_interrupts();
+        dispatch(cli).await
+    });
+    match outcome {
         Ok(code) => code,
         Err(e) => {
             eprintln!("error: {}", one_line(&e.to_string()));
@@ -192,9 +196,38 @@ fn init_logging() {
         .init();
 }
 
+static INTERRUPTS: std::sync::OnceLock<tokio::sync::watch::Receiver<bool>> = std::sync::OnceLock::new();
+static INTERRUPT_HANDLED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
+
+/// Installed before any command runs, so Ctrl-C never hits the default action mid-step: a command
+/// racing its work against [`interrupted`] sees it (even one that came early) and cleans up; any
+/// other command ends at once with 130.
+fn watch_interrupts() {
+    use std::sync::atomic::Ordering;
+    let (sender, receiver) = tokio::sync::watch::channel(false);
+    let _ = INTERRUPTS.set(receiver);
+    tokio::spawn(async move {
+        while tokio::signal::ctrl_c().await.is_ok() {
+            let _ = sender.send(true);
+            if !INTERRUPT_HANDLED.load(Ordering::SeqCst) {
+                eprintln!("error: interrupted");
+                std::process::exit(130);
+            }
+        }
+    });
+}
+
 /// Waits for Ctrl-C; the commands that create things race their work against it and clean up.
 async fn interrupted() -> Error {
-    let _ = tokio::signal::ctrl_c().await;
+    INTERRUPT_HANDLED.store(true, std::sync::atomic::Ordering::SeqCst);
+    match INTERRUPTS.get() {
+        Some(receiver) => {
+            let _ = receiver.clone().wait_for(|signalled| *signalled).await;
+        }
+        None => {
+            let _ = tokio::signal::ctrl_c().await;
+        }
+    }
     Error::Interrupted
 }
 

@@ -71,30 +71,35 @@ pub async fn run(args: RunArgs, mut cfg: Config, state_dir: &Path) -> Result<Exi
         .unwrap_or_else(|| state_dir.join("runs").join(unix_time().to_string()));
     std::fs::create_dir_all(&out).map_err(Error::io(format!("cannot create {}", out.display())))?;
 
-    // The scratch server lives until the end of this function, and dies with the process.
-    let (server, vault) = match &args.vault_addr {
-        Some(addr) => (
-            None,
-            Vault::connect(
-                &Endpoint {
-                    addr: addr.clone(),
-                    ca_cert: args.vault_ca.clone(),
-                },
+    // The scratch server starts inside the race against Ctrl-C: an interrupt at any point drops
+    // it (the process is killed, its directory removed). It also dies with the harness process.
+    let tier = async {
+        let (server, vault) = match &args.vault_addr {
+            Some(addr) => (
                 None,
-            )?,
-        ),
-        None => {
-            let server = VaultServer::start_scratch(&cfg.vault).await?;
-            let vault = server.vault()?;
-            (Some(server), vault)
-        }
+                Vault::connect(
+                    &Endpoint {
+                        addr: addr.clone(),
+                        ca_cert: args.vault_ca.clone(),
+                    },
+                    None,
+                )?,
+            ),
+            None => {
+                let server = VaultServer::start_scratch(&cfg.vault).await?;
+                let vault = server.vault()?;
+                (Some(server), vault)
+            }
+        };
+        let version = vault.status().await?.version;
+        let checks = tier::vault::run(vault, &cfg).await?;
+        drop(server);
+        Ok::<_, Error>((version, checks))
     };
-    let version = vault.status().await?.version;
-    let checks = tokio::select! {
-        checks = tier::vault::run(vault, &cfg) => checks?,
+    let (version, checks) = tokio::select! {
+        outcome = tier => outcome?,
         error = interrupted() => return Err(error),
     };
-    drop(server);
 
     println!("Vault tier ({} {version})", cfg.vault.flavor);
     println!("{}", check::table(&checks));
