@@ -1,6 +1,7 @@
 //! `harness report`: renders a run's samples — and nothing else — into Markdown, JSON and SVG
 //! charts. Every figure is computed here from the samples; none is typed.
 
+pub mod claims;
 pub mod svg;
 
 use std::{collections::BTreeMap, path::Path};
@@ -31,6 +32,8 @@ pub struct Report {
     pub versions: BTreeMap<String, String>,
     pub methods: Vec<MethodFigures>,
     pub faults: Vec<FaultFigures>,
+    /// The comparison table's claims, each with its verdict and evidence.
+    pub claims: Vec<claims::Judged>,
 }
 
 /// One method in one profile.
@@ -92,7 +95,7 @@ pub fn build(samples: &[Sample]) -> Report {
     keys.dedup();
     let mut seen = std::collections::BTreeSet::new();
     keys.retain(|k| seen.insert(k.clone()));
-    let methods = keys
+    let methods: Vec<MethodFigures> = keys
         .into_iter()
         .map(|(method, profile)| {
             let of = |metric: &str| -> Vec<&Sample> {
@@ -145,10 +148,14 @@ pub fn build(samples: &[Sample]) -> Report {
             });
         }
     }
+    let claims = claims::comparison()
+        .map(|c| claims::judge(&c, &methods))
+        .unwrap_or_default();
     Report {
         versions,
         methods,
         faults,
+        claims,
     }
 }
 
@@ -218,6 +225,23 @@ pub fn markdown(report: &Report) -> String {
                 yes_no(f.app_has_value),
                 number(f.restarts, 0, ""),
                 latency_text(&f.recovery, false),
+            ));
+        }
+    }
+    if !report.claims.is_empty() {
+        md.push_str(
+            "\n## The comparison table's claims\n\n| row | column | claim | verdict | evidence |\n|---|---|---|---|---|\n",
+        );
+        for c in &report.claims {
+            let verdict = match c.verdict {
+                claims::Verdict::Confirmed => "confirmed",
+                claims::Verdict::Contradicted => "**contradicted**",
+                claims::Verdict::NotMeasurable => "not measurable",
+                claims::Verdict::NotMeasured => "not measured in this run",
+            };
+            md.push_str(&format!(
+                "| {} | {} | {} | {verdict} | {} |\n",
+                c.row, c.column, c.cell, c.evidence
             ));
         }
     }
@@ -386,6 +410,17 @@ Measured on: kubernetes v1.34.4, openbao 2.7.2.
 | fault | method | pod running during the outage | app has a complete value | restarts | recovery after Vault is back |
 |---|---|---|---|---|---|
 | vault_sealed | eso | yes | yes | - | 70.0 s / 70.0 s (1) |
+
+## The comparison table's claims
+
+| row | column | claim | verdict | evidence |
+|---|---|---|---|---|
+| Secret Rotation | Sidecar | Manual | **contradicted** | agent_sidecar (tuned): 20 of 20 rotations reached the app container without a restart, p50 6.2 s |
+| Secret Rotation | CSI | Automatic | not measured in this run | no rotation samples of csi in this run |
+| Secret Rotation | ESO | Automatic | confirmed | eso (tuned): 20 of 20 rotations reached the app container without a restart, p50 62.2 s; eso (defaults): 0 of 1 rotations reached the app container without a restart; 1 not within 360 s |
+| Performance | Sidecar | High | not measurable | \"High\" is not defined; the report gives delivery and rotation latency, overhead and Vault load instead |
+| Performance | CSI | Medium | not measurable | \"Medium\" is not defined; the report gives delivery and rotation latency, overhead and Vault load instead |
+| Performance | ESO | High | not measurable | \"High\" is not defined; the report gives delivery and rotation latency, overhead and Vault load instead |
 
 ## Charts
 
