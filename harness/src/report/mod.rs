@@ -92,9 +92,9 @@ pub fn build(samples: &[Sample]) -> Report {
         .filter(|s| s.method != "kubernetes_auth" && !is_fault(&s.metric))
         .map(|s| (s.method.clone(), s.profile.clone()))
         .collect();
-    keys.dedup();
     let mut seen = std::collections::BTreeSet::new();
     keys.retain(|k| seen.insert(k.clone()));
+    keys.sort_by_key(|(method, profile)| (order(method, &METHOD_ORDER), order(profile, &PROFILE_ORDER)));
     let methods: Vec<MethodFigures> = keys
         .into_iter()
         .map(|(method, profile)| {
@@ -157,6 +157,14 @@ pub fn build(samples: &[Sample]) -> Report {
         faults,
         claims,
     }
+}
+
+const METHOD_ORDER: [&str; 4] = ["agent_sidecar", "injector", "csi", "eso"];
+const PROFILE_ORDER: [&str; 2] = ["tuned", "defaults"];
+
+/// Position of `name` in `order`; unknown names last.
+fn order(name: &str, order: &[&str]) -> usize {
+    order.iter().position(|o| *o == name).unwrap_or(order.len())
 }
 
 fn is_fault(metric: &str) -> bool {
@@ -254,6 +262,9 @@ pub fn markdown(report: &Report) -> String {
 
 fn latency_text(l: &Latency, with_max: bool) -> String {
     let s = |v: Option<f64>| v.map_or("-".to_string(), |ms| format!("{:.1} s", ms / 1000.0));
+    if l.samples == 1 && l.not_within == 0 {
+        return s(l.p50_ms);
+    }
     let mut text = format!("{} / {}", s(l.p50_ms), s(l.p95_ms));
     if with_max {
         text.push_str(&format!(" / {}", s(l.max_ms)));
@@ -409,7 +420,7 @@ Measured on: kubernetes v1.34.4, openbao 2.7.2.
 
 | fault | method | pod running during the outage | app has a complete value | restarts | recovery after Vault is back |
 |---|---|---|---|---|---|
-| vault_sealed | eso | yes | yes | - | 70.0 s / 70.0 s (1) |
+| vault_sealed | eso | yes | yes | - | 70.0 s |
 
 ## The comparison table's claims
 

@@ -4,6 +4,7 @@
 
 use std::fmt::Write;
 
+use super::{METHOD_ORDER, PROFILE_ORDER, order};
 use crate::measure::{Outcome, Sample, percentile};
 
 const WIDTH: f64 = 760.0;
@@ -16,14 +17,18 @@ const COLORS: [&str; 5] = ["#1b6ca8", "#c4432b", "#2e8b57", "#8a5cb8", "#b8860b"
 
 /// The chart of `metric` (values in ms, shown in seconds) across methods and profiles.
 pub fn strip_chart(title: &str, metric: &str, samples: &[Sample]) -> String {
-    let mut rows: Vec<(String, Vec<&Sample>)> = Vec::new();
+    // One row per method and profile, in the report's order; one colour per method.
+    let mut rows: Vec<((&str, &str), Vec<&Sample>)> = Vec::new();
     for s in samples.iter().filter(|s| s.metric == metric) {
-        let key = format!("{} ({})", s.method, s.profile);
+        let key = (s.method.as_str(), s.profile.as_str());
         match rows.iter_mut().find(|(k, _)| *k == key) {
             Some((_, list)) => list.push(s),
             None => rows.push((key, vec![s])),
         }
     }
+    rows.sort_by_key(|((method, profile), _)| (order(method, &METHOD_ORDER), order(profile, &PROFILE_ORDER)));
+    let mut methods: Vec<&str> = rows.iter().map(|((m, _), _)| *m).collect();
+    methods.dedup();
     let max_ms = rows
         .iter()
         .flat_map(|(_, l)| l.iter().map(|s| s.value))
@@ -49,15 +54,16 @@ pub fn strip_chart(title: &str, metric: &str, samples: &[Sample]) -> String {
             TOP + 24.0
         );
     }
-    for (i, (label, list)) in rows.iter().enumerate() {
-        let color = COLORS[i % COLORS.len()];
+    for (i, ((method, profile), list)) in rows.iter().enumerate() {
+        let color = COLORS[methods.iter().position(|m| m == method).unwrap_or(0) % COLORS.len()];
+        let label = format!("{method} ({profile})");
         let y = TOP + ROW * i as f64 + ROW / 2.0;
         let _ = writeln!(
             svg,
             r##"<text x="{}" y="{}" text-anchor="end">{}</text><line x1="{LEFT}" x2="{}" y1="{y}" y2="{y}" stroke="#e3e3e3"/>"##,
             LEFT - 10.0,
             y + 4.0,
-            escape(label),
+            escape(&label),
             WIDTH - RIGHT
         );
         let measured: Vec<f64> = list
