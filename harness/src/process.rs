@@ -13,12 +13,16 @@ pub async fn run_logged(what: &str, command: &mut Command, log: &Path, timeout: 
         std::fs::create_dir_all(dir).map_err(Error::io(format!("cannot create {}", dir.display())))?;
     }
     let shown = format!("{:?}", command.as_std());
+    // Its own process group, killed whole when this future is dropped (timeout, Ctrl-C): `kind`
+    // runs `docker` children that would otherwise go on creating containers after we gave up.
     command
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
+        .process_group(0)
         .kill_on_drop(true);
     let child = command.spawn().map_err(Error::io(format!("cannot run {what}")))?;
+    let group = GroupGuard(child.id());
     let output = wait::within(what, timeout, async {
         child
             .wait_with_output()
@@ -26,6 +30,7 @@ pub async fn run_logged(what: &str, command: &mut Command, log: &Path, timeout: 
             .map_err(Error::io(format!("{what} failed to run")))
     })
     .await?;
+    std::mem::forget(group);
     let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
     let stderr = String::from_utf8_lossy(&output.stderr).into_owned();
     let mut file = OpenOptions::new()
@@ -50,4 +55,15 @@ pub async fn run_logged(what: &str, command: &mut Command, log: &Path, timeout: 
         });
     }
     Ok(stdout)
+}
+
+/// Kills a child's whole process group when dropped before the child was reaped.
+struct GroupGuard(Option<u32>);
+
+impl Drop for GroupGuard {
+    fn drop(&mut self) {
+        if let Some(pid) = self.0.and_then(|p| i32::try_from(p).ok()) {
+            let _ = nix::sys::signal::killpg(nix::unistd::Pid::from_raw(pid), nix::sys::signal::Signal::SIGKILL);
+        }
+    }
 }

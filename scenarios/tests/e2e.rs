@@ -1096,6 +1096,65 @@ mod interrupts {
         }
     }
 
+    /// A crashed `up` (SIGKILL: no cleanup at all) leaves clusters behind; `harness down` with
+    /// the same config finds them by name and removes them.
+    #[tokio::test]
+    async fn down_removes_what_a_killed_up_left_behind() {
+        for round in 0..3 {
+            let dir = tempfile::tempdir().unwrap();
+            std::fs::write(
+                dir.path().join("harness.toml"),
+                format!("[clusters]\nvault = \"{}\"\napp = \"{}\"\n", NAMES[0], NAMES[1]),
+            )
+            .unwrap();
+            let after = Duration::from_secs_f64(rand::rng().random_range(3.0..25.0));
+            let mut child = Command::new(harness_binary())
+                .env("HARNESS_STATE_DIR", dir.path().join("state"))
+                .env("HARNESS_CONFIG", dir.path().join("harness.toml"))
+                .arg("up")
+                .stdout(std::process::Stdio::null())
+                .stderr(std::process::Stdio::null())
+                .spawn()
+                .unwrap();
+            wait::pause(after).await;
+            child.kill().await.unwrap();
+            // kind itself is not the harness: a `kind create` it started runs to its end.
+            wait::until(
+                "the orphaned kind create to finish",
+                Duration::from_secs(180),
+                Duration::from_millis(500),
+                || async {
+                    let running = output(
+                        std::path::Path::new("pgrep"),
+                        &["-f", "kind create cluster --name sigint-"],
+                    )
+                    .await;
+                    Ok(running.trim().is_empty().then_some(()))
+                },
+            )
+            .await
+            .unwrap();
+            let crashed = leftovers().await;
+            let down = Command::new(harness_binary())
+                .env("HARNESS_STATE_DIR", dir.path().join("state"))
+                .env("HARNESS_CONFIG", dir.path().join("harness.toml"))
+                .arg("down")
+                .status()
+                .await
+                .unwrap();
+            assert!(down.success(), "round {round}: down after a crash succeeds");
+            println!(
+                "round {round}: SIGKILL after {:.1} s left {crashed:?}; down removed them",
+                after.as_secs_f64()
+            );
+            assert_eq!(
+                leftovers().await,
+                Vec::<String>::new(),
+                "round {round}: down left something"
+            );
+        }
+    }
+
     #[tokio::test]
     async fn ctrl_c_at_ten_random_phases_of_run_leaves_no_server_process() {
         let before = bao_servers().await;

@@ -235,15 +235,49 @@ impl Substrate for Kind {
         futures::future::try_join_all(creations).await
     }
 
+    /// Deletes every cluster of `names`, found by kind's container label, not only those `kind
+    /// get clusters` lists: an interrupted or crashed `up` can leave a node container that the
+    /// Docker daemon finishes creating after its client died. Re-checks until none is left.
     async fn down(&self) -> Result<()> {
-        let existing = self.existing().await?;
-        for (_, name) in self.names.iter().filter(|(_, n)| existing.contains(n)) {
-            step!("kind delete cluster --name {name}");
-            self.run(&["delete", "cluster", "--name", name], &self.log(name), SHORT_COMMAND)
+        for (_, name) in &self.names {
+            let deleted = std::cell::Cell::new(0);
+            let what = format!("the nodes of cluster {name} to be gone");
+            // Two passes when something was deleted: a container still being created when the
+            // first pass looked shows up in the second.
+            for pass in 0..2 {
+                wait::until(&what, SHORT_COMMAND, Duration::from_secs(2), || async {
+                    if node_containers(name, &self.log(name)).await?.is_empty() {
+                        return Ok(Some(()));
+                    }
+                    step!("kind delete cluster --name {name}");
+                    self.run(&["delete", "cluster", "--name", name], &self.log(name), SHORT_COMMAND)
+                        .await?;
+                    deleted.set(deleted.get() + 1);
+                    Ok(None)
+                })
                 .await?;
+                if deleted.get() == 0 || pass == 1 {
+                    break;
+                }
+                wait::pause(Duration::from_secs(2)).await;
+            }
         }
         remove_idle_kind_network(&self.log("network")).await
     }
+}
+
+/// Containers (in any state) carrying kind's label for cluster `name`.
+async fn node_containers(name: &str, log: &Path) -> Result<Vec<String>> {
+    let mut ps = Command::new("docker");
+    let filter = format!("label=io.x-k8s.kind.cluster={name}");
+    ps.args(["ps", "-a", "--filter", &filter, "--format", "{{.Names}}"]);
+    let out = run_logged("docker ps -a (kind nodes)", &mut ps, log, SHORT_COMMAND).await?;
+    Ok(out
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(String::from)
+        .collect())
 }
 
 /// kind creates the `kind` Docker network and never removes it; `down` does, once no container

@@ -213,6 +213,9 @@ impl Run<'_> {
         samples.extend(rotated.into_iter().flatten());
 
         samples.extend(self.overhead(&last_round).await?);
+        if let Some(first) = last_round.first() {
+            samples.push(self.secret_at_rest(first).await?);
+        }
         samples.push(self.vault_load(last_round.len(), rotation_start, rotation_end).await?);
         Ok(samples)
     }
@@ -374,6 +377,25 @@ impl Run<'_> {
         samples.push(self.sample("cluster_components_cpu", cpu, "millicores"));
         samples.push(self.sample("cluster_components_memory", memory, "MiB"));
         Ok(samples)
+    }
+
+    /// Whether the secret is also stored in the app cluster's etcd: a Kubernetes Secret in the
+    /// consumer's namespace holding every current value (kind does not encrypt etcd at rest).
+    async fn secret_at_rest(&self, watched: &Watched) -> Result<Sample> {
+        use crate::secret::ExposeSecret;
+        use k8s_openapi::api::core::v1::Secret;
+        let secrets = kube::Api::<Secret>::namespaced(self.env.app.clone(), self.namespace)
+            .list(&Default::default())
+            .await
+            .map_err(|e| Error::State(format!("listing Secrets in {}: {e}", self.namespace)))?;
+        let stored = secrets.items.iter().any(|secret| {
+            let data = secret.data.clone().unwrap_or_default();
+            watched.expected.iter().all(|(key, value)| {
+                data.get(key)
+                    .is_some_and(|bytes| bytes.0 == value.expose_secret().as_bytes())
+            })
+        });
+        Ok(self.sample("secret_in_etcd", if stored { 1.0 } else { 0.0 }, "bool"))
     }
 
     /// Vault requests per pod per minute during the rotation phase, from the audit log.

@@ -15,6 +15,7 @@ pub fn table(runs: &[MethodRun]) -> String {
         "per pod cpu/mem".into(),
         "cluster components cpu/mem".into(),
         "vault req/pod/min".into(),
+        "secret in etcd".into(),
     ]];
     for run in runs {
         let one = |metric: &str| run.values(metric).first().copied().unwrap_or(f64::NAN);
@@ -44,6 +45,11 @@ pub fn table(runs: &[MethodRun]) -> String {
                 one("cluster_components_memory")
             ),
             format!("{:.2}", one("vault_requests_per_pod_minute")),
+            match run.values("secret_in_etcd").first() {
+                Some(v) if *v > 0.0 => "yes".into(),
+                Some(_) => "no".into(),
+                None => "-".into(),
+            },
         ]);
     }
     render(&rows)

@@ -50,6 +50,8 @@ pub struct MethodFigures {
     pub cluster_components_cpu_millicores: Option<f64>,
     pub cluster_components_memory_mib: Option<f64>,
     pub vault_requests_per_pod_minute: Option<f64>,
+    /// Whether the secret was also stored as a Kubernetes Secret (etcd) in the app cluster.
+    pub secret_in_etcd: Option<bool>,
 }
 
 /// Percentiles of a latency metric in milliseconds, with the sample counts.
@@ -115,6 +117,7 @@ pub fn build(samples: &[Sample]) -> Report {
                 cluster_components_cpu_millicores: one("cluster_components_cpu"),
                 cluster_components_memory_mib: one("cluster_components_memory"),
                 vault_requests_per_pod_minute: one("vault_requests_per_pod_minute"),
+                secret_in_etcd: one("secret_in_etcd").map(|v| v > 0.0),
                 method,
                 profile,
             }
@@ -201,11 +204,11 @@ pub fn markdown(report: &Report) -> String {
     md.push_str(
         "| method | profile | delivery p50 / p95 (n) | rotation p50 / p95 / max (n) | \
          added containers per pod | per-pod CPU / memory | cluster components (containers, CPU, memory) | \
-         Vault requests per pod per minute |\n|---|---|---|---|---|---|---|---|\n",
+         Vault requests per pod per minute | secret in etcd |\n|---|---|---|---|---|---|---|---|---|\n",
     );
     for m in &report.methods {
         md.push_str(&format!(
-            "| {} | {} | {} | {} | {} | {} / {} | {}, {} / {} | {} |\n",
+            "| {} | {} | {} | {} | {} | {} / {} | {}, {} / {} | {} | {} |\n",
             m.method,
             m.profile,
             latency_text(&m.delivery, false),
@@ -217,6 +220,7 @@ pub fn markdown(report: &Report) -> String {
             number(m.cluster_components_cpu_millicores, 1, "m"),
             number(m.cluster_components_memory_mib, 1, " MiB"),
             number(m.vault_requests_per_pod_minute, 2, ""),
+            yes_no(m.secret_in_etcd),
         ));
     }
     if !report.faults.is_empty() {
@@ -361,6 +365,9 @@ mod tests {
                 ));
             }
             samples.push(Sample::new(method, "tuned", "vault_requests_per_pod_minute", 6.5, "r"));
+            if method == "eso" {
+                samples.push(Sample::new(method, "tuned", "secret_in_etcd", 1.0, "bool"));
+            }
         }
         samples.push(Sample::not_within(
             "eso",
@@ -410,11 +417,11 @@ Measured on: kubernetes v1.34.4, openbao 2.7.2.
 
 ## Delivery and rotation per method
 
-| method | profile | delivery p50 / p95 (n) | rotation p50 / p95 / max (n) | added containers per pod | per-pod CPU / memory | cluster components (containers, CPU, memory) | Vault requests per pod per minute |
-|---|---|---|---|---|---|---|---|
-| agent_sidecar | tuned | 1.4 s / 1.9 s (10) | 6.2 s / 8.5 s / 8.8 s (20) | - | - / - | -, - / - | 6.50 |
-| eso | tuned | 1.4 s / 1.9 s (10) | 62.2 s / 64.5 s / 64.8 s (20) | - | - / - | -, - / - | 6.50 |
-| eso | defaults | - / - (0) | - / - / - (0) + 1 not within 360.0 s | - | - / - | -, - / - | - |
+| method | profile | delivery p50 / p95 (n) | rotation p50 / p95 / max (n) | added containers per pod | per-pod CPU / memory | cluster components (containers, CPU, memory) | Vault requests per pod per minute | secret in etcd |
+|---|---|---|---|---|---|---|---|---|
+| agent_sidecar | tuned | 1.4 s / 1.9 s (10) | 6.2 s / 8.5 s / 8.8 s (20) | - | - / - | -, - / - | 6.50 | - |
+| eso | tuned | 1.4 s / 1.9 s (10) | 62.2 s / 64.5 s / 64.8 s (20) | - | - / - | -, - / - | 6.50 | yes |
+| eso | defaults | - / - (0) | - / - / - (0) + 1 not within 360.0 s | - | - / - | -, - / - | - | - |
 
 ## Vault outages
 
