@@ -38,7 +38,53 @@ pub async fn install(client: &kube::Client, target: &Target<'_>) -> Result<()> {
     crate::step!("install the Vault Agent Injector in namespace {NAMESPACE}");
     apply::apply(client, &install_manifests(target)?).await?;
     crate::pods::wait_deployment_ready(client, NAMESPACE, "vault-injector", READY_TIMEOUT).await?;
-    wait_ca_bundle(client).await
+    wait_ca_bundle(client).await?;
+    wait_injecting(client, target).await
+}
+
+/// Waits until the API server really calls the webhook and gets agents back: a ready injector
+/// with its CA bundle written can still be unreachable for a few seconds (Service endpoints,
+/// kube-proxy rules), and `failurePolicy: Ignore` admits pods without agents meanwhile (seen).
+/// Checked with server-side dry-run creations of an annotated pod, which run the webhook and
+/// store nothing.
+async fn wait_injecting(client: &kube::Client, target: &Target<'_>) -> Result<()> {
+    use k8s_openapi::api::core::v1::Pod;
+    let canary: Pod = serde_json::from_value(serde_json::json!({
+        "metadata": {
+            "name": "injection-canary",
+            "annotations": {
+                "vault.hashicorp.com/agent-inject": "true",
+                "vault.hashicorp.com/role": target.cfg.kubernetes_auth.role,
+                "vault.hashicorp.com/agent-inject-secret-canary": target.secret_path("canary"),
+            }
+        },
+        "spec": { "containers": [{ "name": "app", "image": super::APP_IMAGE }] }
+    }))
+    .map_err(|e| Error::State(format!("canary pod manifest: {e}")))?;
+    let pods: kube::Api<Pod> = kube::Api::namespaced(client.clone(), NAMESPACE);
+    let params = kube::api::PostParams {
+        dry_run: true,
+        ..Default::default()
+    };
+    crate::wait::until(
+        "the injector's webhook to add agents to a (dry-run) pod",
+        READY_TIMEOUT,
+        Duration::from_millis(500),
+        || async {
+            let admitted = pods
+                .create(&params, &canary)
+                .await
+                .map_err(|e| Error::State(format!("dry-run of the injection canary: {e}")))?;
+            let injected = admitted
+                .spec
+                .and_then(|s| s.init_containers)
+                .unwrap_or_default()
+                .iter()
+                .any(|c| c.name == "vault-agent-init");
+            Ok(injected.then_some(()))
+        },
+    )
+    .await
 }
 
 async fn wait_ca_bundle(client: &kube::Client) -> Result<()> {
