@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The test command: installs what the tests need on a fresh Debian machine (cargo-nextest, the
-# pinned OpenBao binary), runs every test that needs no cluster, then the cluster scenarios, then
-# the Vault outages (alone: they take the shared Vault away).
+# pinned OpenBao binary), runs every test that needs no cluster, then the cluster scenarios (the
+# Vault outages, Ctrl-C/panic rounds and the hygiene check among them, each alone).
 # The e2e profile's setup script (scripts/e2e-up.sh) starts Docker, builds every image from
 # source (cached outside the clone) and runs `harness up`; this script runs `harness down`
 # at the end, after exporting the clusters' logs if a scenario failed. HARNESS_KEEP=1 keeps
@@ -30,9 +30,6 @@ teardown() {
 }
 trap teardown EXIT
 
-echo "== cluster scenarios (profile e2e)"
+echo "== cluster scenarios, outages, Ctrl-C and panics, secret hygiene (profile e2e)"
 cargo nextest run --workspace --profile e2e "$@" || e2e_status=$?
-# The faults take the shared Vault away: they run alone, after everything else.
-echo "== Vault outages under each delivery method (profile faults)"
-cargo nextest run --workspace --profile faults "$@" || e2e_status=$?
 exit "$e2e_status"

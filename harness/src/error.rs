@@ -45,6 +45,9 @@ pub enum Error {
     #[error("interrupted; cleaned up what this command had created")]
     Interrupted,
 
+    #[error("internal error (a bug, please report it): panicked: {0}; cleaned up what this command had created")]
+    Panicked(String),
+
     #[error("{0}")]
     State(String),
 

@@ -4,10 +4,55 @@
 
 use std::path::{Path, PathBuf};
 
-use k8s_openapi::api::core::v1::{Event, Pod};
+use k8s_openapi::api::core::v1::{Event, Namespace, Pod};
 use kube::{Api, api::LogParams};
 
 use crate::{Error, Result, fixtures};
+
+/// Runs a scenario's body; when it panics (a failed assertion), first keeps the evidence under
+/// [`dir`]`(scenario)`: Vault's namespace in the vault cluster and every app-cluster namespace
+/// created since the body started (parallel scenarios' included: more evidence, never less).
+pub async fn kept_on_failure<F: Future>(scenario: &str, body: F) -> F::Output {
+    use futures::FutureExt;
+    let started = jiff::Timestamp::now() - jiff::SignedDuration::from_secs(1);
+    match std::panic::AssertUnwindSafe(body).catch_unwind().await {
+        Ok(output) => output,
+        Err(panic) => {
+            if let Err(e) = keep_since(scenario, started).await {
+                eprintln!("could not keep the evidence of {scenario}: {e}");
+            }
+            std::panic::resume_unwind(panic)
+        }
+    }
+}
+
+async fn keep_since(scenario: &str, started: jiff::Timestamp) -> Result<()> {
+    let clusters = crate::cluster::load(&crate::paths::state_dir())?;
+    for cluster in &clusters {
+        let client = cluster.client().await?;
+        let namespaces: Vec<String> = match cluster.role {
+            crate::cluster::Role::Vault => vec!["vault".into()],
+            crate::cluster::Role::App => Api::<Namespace>::all(client.clone())
+                .list(&Default::default())
+                .await
+                .map_err(|e| Error::State(format!("cannot list namespaces: {e}")))?
+                .items
+                .into_iter()
+                .filter(|n| n.metadata.creation_timestamp.as_ref().is_some_and(|t| t.0 >= started))
+                .filter_map(|n| n.metadata.name)
+                .collect(),
+        };
+        let names: Vec<&str> = namespaces.iter().map(String::as_str).collect();
+        collect(
+            &client,
+            &names,
+            &dir(scenario).join(format!("{}-cluster", cluster.role)),
+        )
+        .await?;
+    }
+    eprintln!("evidence of {scenario} kept in {}", dir(scenario).display());
+    Ok(())
+}
 
 /// Where the evidence of `scenario` goes.
 pub fn dir(scenario: &str) -> PathBuf {
@@ -22,7 +67,11 @@ pub async fn collect(client: &kube::Client, namespaces: &[&str], dir: &Path) -> 
         write(
             dir,
             &format!("{namespace}.events.txt"),
-            &events(client, namespace).await,
+            &events(client, namespace)
+                .await
+                .iter()
+                .map(|line| format!("{line}\n"))
+                .collect::<String>(),
         )?;
         let pods = Api::<Pod>::namespaced(client.clone(), namespace)
             .list(&Default::default())
@@ -53,7 +102,8 @@ pub async fn collect(client: &kube::Client, namespaces: &[&str], dir: &Path) -> 
     Ok(())
 }
 
-async fn events(client: &kube::Client, namespace: &str) -> String {
+/// The events of `namespace`, one line each: time, reason, object, message.
+pub async fn events(client: &kube::Client, namespace: &str) -> Vec<String> {
     let list = Api::<Event>::namespaced(client.clone(), namespace)
         .list(&Default::default())
         .await
@@ -62,7 +112,7 @@ async fn events(client: &kube::Client, namespace: &str) -> String {
     list.into_iter()
         .map(|e| {
             format!(
-                "{} {} {}: {}\n",
+                "{} {} {}: {}",
                 e.last_timestamp.map(|t| t.0.to_string()).unwrap_or_default(),
                 e.reason.unwrap_or_default(),
                 e.involved_object.name.unwrap_or_default(),

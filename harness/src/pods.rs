@@ -73,25 +73,9 @@ impl TestNamespace {
         Ok(PodOutcome { phase, logs })
     }
 
-    /// Events of this namespace, oldest first, for failure evidence.
+    /// Events of this namespace, for failure evidence.
     pub async fn events(&self) -> Vec<String> {
-        let events: Api<k8s_openapi::api::core::v1::Event> = Api::namespaced(self.client.clone(), &self.name);
-        let list = events
-            .list(&Default::default())
-            .await
-            .map(|l| l.items)
-            .unwrap_or_default();
-        list.into_iter()
-            .map(|e| {
-                let object = e.involved_object.name.unwrap_or_default();
-                format!(
-                    "{} {}: {}",
-                    e.reason.unwrap_or_default(),
-                    object,
-                    e.message.unwrap_or_default()
-                )
-            })
-            .collect()
+        crate::evidence::events(&self.client, &self.name).await
     }
 
     pub fn client(&self) -> &kube::Client {

@@ -361,19 +361,69 @@ fn a_wrong_kube_context_is_one_line_and_creates_nothing() {
     assert!(work.leftovers().is_empty(), "{:?}", work.leftovers());
 }
 
+impl Workdir {
+    /// A directory holding only a `docker` that answers `docker version` with `exit_code` (the
+    /// daemon is what is under test elsewhere; here it is what the harness checks first).
+    fn path_with_docker_answering(&self, exit_code: i32) -> PathBuf {
+        use std::os::unix::fs::PermissionsExt;
+        let bin = self.dir.path().join("bin");
+        std::fs::create_dir_all(&bin).unwrap();
+        let docker = bin.join("docker");
+        std::fs::write(&docker, format!("#!/bin/sh\nexit {exit_code}\n")).unwrap();
+        std::fs::set_permissions(&docker, std::fs::Permissions::from_mode(0o755)).unwrap();
+        bin
+    }
+
+    /// `harness <args>` with only `path` on PATH and an empty tool cache.
+    fn harness_with_path(&self, path: &Path, args: &[&str]) -> Output {
+        Command::new(env!("CARGO_BIN_EXE_harness"))
+            .current_dir(self.dir.path())
+            .env("HARNESS_STATE_DIR", self.state_dir())
+            .env("HARNESS_CACHE", self.dir.path().join("empty-cache"))
+            .env("PATH", path)
+            .env_remove("HARNESS_CONFIG")
+            .args(args)
+            .output()
+            .unwrap()
+    }
+}
+
+#[test]
+fn up_without_docker_names_the_install_command_and_creates_nothing() {
+    let work = Workdir::new();
+    let o = work.harness_with_path(Path::new("/nonexistent"), &["up"]);
+    assert_one_line_error(&o, "docker not found: scripts/docker/up.sh");
+    assert!(work.leftovers().is_empty(), "{:?}", work.leftovers());
+}
+
+#[test]
+fn up_with_a_docker_daemon_that_does_not_answer_says_so_and_creates_nothing() {
+    let work = Workdir::new();
+    let path = work.path_with_docker_answering(1);
+    let o = work.harness_with_path(&path, &["up"]);
+    assert_one_line_error(&o, "the Docker daemon does not answer");
+    assert!(work.leftovers().is_empty(), "{:?}", work.leftovers());
+}
+
 #[test]
 fn up_without_kind_names_the_install_command_and_creates_nothing() {
     let work = Workdir::new();
-    let o = Command::new(env!("CARGO_BIN_EXE_harness"))
-        .current_dir(work.dir.path())
-        .env("HARNESS_STATE_DIR", work.state_dir())
-        .env("HARNESS_CACHE", work.dir.path().join("empty-cache"))
-        .env("PATH", "/nonexistent")
-        .env_remove("HARNESS_CONFIG")
-        .arg("up")
-        .output()
-        .unwrap();
-    assert_one_line_error(&o, "kind");
+    let path = work.path_with_docker_answering(0);
+    let o = work.harness_with_path(&path, &["up"]);
+    let kind = format!(
+        "kind {} not found: run `harness images build`",
+        harness::fixtures::version("KIND_VERSION")
+    );
+    assert_one_line_error(&o, &kind);
+    assert!(work.leftovers().is_empty(), "{:?}", work.leftovers());
+}
+
+#[test]
+fn images_build_without_go_names_the_install_command() {
+    let work = Workdir::new();
+    let path = work.path_with_docker_answering(0);
+    let o = work.harness_with_path(&path, &["images", "build"]);
+    assert_one_line_error(&o, "go not found: install Go");
     assert!(work.leftovers().is_empty(), "{:?}", work.leftovers());
 }
 

@@ -87,7 +87,7 @@ pub fn run() -> ExitCode {
             needed_for: "building kind and cluster images from source",
             required: false,
             found: version_of("go", &["version"]),
-            install: "install Go 1.24 or newer".into(),
+            install: crate::prerequisite::GO_HINT.into(),
         },
     ];
 

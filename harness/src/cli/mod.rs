@@ -104,6 +104,7 @@ pub fn main() -> ExitCode {
         }
     };
     init_logging();
+    brief_panics();
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(rt) => rt,
         Err(e) => {
@@ -112,7 +113,7 @@ pub fn main() -> ExitCode {
         }
     };
     let outcome = runtime.block_on(async {
-        watch_interrupts();
+        crate::interrupt::watch();
         dispatch(cli).await
     });
     match outcome {
@@ -156,6 +157,8 @@ fn report(input: &std::path::Path) -> crate::Result<ExitCode> {
 
 /// Builds every image from source with the scripts in `scripts/images/` (cached outside the clone).
 async fn images_build() -> crate::Result<ExitCode> {
+    crate::prerequisite::program("go", crate::prerequisite::GO_HINT)?;
+    crate::prerequisite::docker().await?;
     let script = crate::fixtures::repo_root().join("scripts/images/all.sh");
     let status = tokio::process::Command::new("bash")
         .arg(&script)
@@ -180,6 +183,18 @@ fn one_line(message: &str) -> String {
         .join(" ")
 }
 
+/// A panic is caught where the command cleans up and reported as its error line; the hook adds
+/// only where it happened (the default backtrace with RUST_BACKTRACE set).
+fn brief_panics() {
+    if std::env::var_os("RUST_BACKTRACE").is_some() {
+        return;
+    }
+    std::panic::set_hook(Box::new(|info| {
+        let location = info.location().map(|l| l.to_string()).unwrap_or_default();
+        eprintln!("panicked at {location}");
+    }));
+}
+
 fn init_logging() {
     use tracing_subscriber::{EnvFilter, fmt};
     // vaultrs and rustify log every refusal and warning; the harness reports those itself,
@@ -194,41 +209,6 @@ fn init_logging() {
         .with_target(false)
         .without_time()
         .init();
-}
-
-static INTERRUPTS: std::sync::OnceLock<tokio::sync::watch::Receiver<bool>> = std::sync::OnceLock::new();
-static INTERRUPT_HANDLED: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
-
-/// Installed before any command runs, so Ctrl-C never hits the default action mid-step: a command
-/// racing its work against [`interrupted`] sees it (even one that came early) and cleans up; any
-/// other command ends at once with 130.
-fn watch_interrupts() {
-    use std::sync::atomic::Ordering;
-    let (sender, receiver) = tokio::sync::watch::channel(false);
-    let _ = INTERRUPTS.set(receiver);
-    tokio::spawn(async move {
-        while tokio::signal::ctrl_c().await.is_ok() {
-            let _ = sender.send(true);
-            if !INTERRUPT_HANDLED.load(Ordering::SeqCst) {
-                eprintln!("error: interrupted");
-                std::process::exit(130);
-            }
-        }
-    });
-}
-
-/// Waits for Ctrl-C; the commands that create things race their work against it and clean up.
-async fn interrupted() -> Error {
-    INTERRUPT_HANDLED.store(true, std::sync::atomic::Ordering::SeqCst);
-    match INTERRUPTS.get() {
-        Some(receiver) => {
-            let _ = receiver.clone().wait_for(|signalled| *signalled).await;
-        }
-        None => {
-            let _ = tokio::signal::ctrl_c().await;
-        }
-    }
-    Error::Interrupted
 }
 
 #[cfg(test)]

@@ -10,13 +10,15 @@ use std::{
 
 use serde::Serialize;
 
-use super::{FlavorArg, interrupted};
+use super::FlavorArg;
+use crate::interrupt::guarded;
 use crate::{
     Error, Result,
     check::{self, Check},
     config::Config,
-    delivery::{Method, fault::Fault, run::Plan, session::Session, summary},
-    tier,
+    delivery::{Method, fault::Fault, run::Plan, session::Session},
+    measure::Sample,
+    report, tier,
     vault::{Endpoint, Vault, server::VaultServer},
 };
 
@@ -87,6 +89,7 @@ pub async fn run(args: RunArgs, mut cfg: Config, state_dir: &Path) -> Result<Exi
             ),
             None => {
                 let server = VaultServer::start_scratch(&cfg.vault).await?;
+                crate::interrupt::failpoint("run-scratch-server-started");
                 let vault = server.vault()?;
                 (Some(server), vault)
             }
@@ -96,10 +99,7 @@ pub async fn run(args: RunArgs, mut cfg: Config, state_dir: &Path) -> Result<Exi
         drop(server);
         Ok::<_, Error>((version, checks))
     };
-    let (version, checks) = tokio::select! {
-        outcome = tier => outcome?,
-        error = interrupted() => return Err(error),
-    };
+    let (version, checks) = guarded(tier).await?;
 
     println!("Vault tier ({} {version})", cfg.vault.flavor);
     println!("{}", check::table(&checks));
@@ -149,18 +149,21 @@ async fn delivery(args: &RunArgs, cfg: &Config, state_dir: &Path, out: &Path) ->
         .iter()
         .map(|m| out.join("evidence").join(format!("{m}-{}", plan.profile.name())))
         .collect();
-    let runs = tokio::select! {
-        runs = futures::future::join_all(methods.iter().zip(&evidence).map(|(m, dir)| session.run(*m, plan, dir))) => runs,
-        error = interrupted() => return Err(error),
-    };
-    let mut measured = Vec::new();
+    // Each method removes its namespace after Ctrl-C or a panic, then reports it as its error.
+    let runs =
+        futures::future::join_all(methods.iter().zip(&evidence).map(|(m, dir)| session.run(*m, plan, dir))).await;
+    let mut samples = Vec::new();
+    let mut complete = true;
     for (method, run) in methods.iter().zip(runs) {
         match run {
-            Ok(run) => measured.push(run),
-            Err(e) => eprintln!("error: delivery by {method} failed: {e}"),
+            Ok(run) => samples.extend(run.samples),
+            Err(Error::Interrupted) => return Err(Error::Interrupted),
+            Err(e) => {
+                eprintln!("error: delivery by {method} failed: {e}");
+                complete = false;
+            }
         }
     }
-    let samples: Vec<_> = measured.iter().flat_map(|r| r.samples.iter().cloned()).collect();
     let file = out.join("samples.jsonl");
     crate::measure::append(&file, &samples)?;
     println!(
@@ -168,32 +171,31 @@ async fn delivery(args: &RunArgs, cfg: &Config, state_dir: &Path, out: &Path) ->
         plan.profile.name(),
         file.display()
     );
-    println!("{}", summary::table(&measured));
-    let mut complete = measured.len() == methods.len();
+    println!("{}", report::terminal(&report::build(&samples)));
     if args.faults {
-        complete &= faults(&session, &methods, out).await?;
+        complete &= faults(&session, &methods, out, &mut samples).await?;
     }
-    if !measured.is_empty() {
-        write_report(out)?;
+    if !samples.is_empty() {
+        write_report(&samples, out)?;
     }
     Ok(complete)
 }
 
-/// The three Vault outages, one after the other; their samples join the run's.
-async fn faults(session: &Session, methods: &[Method], out: &Path) -> Result<bool> {
+/// The three Vault outages, one after the other; their samples join the run's (in memory and in
+/// samples.jsonl as each fault ends, so an interrupted run keeps what it measured).
+async fn faults(session: &Session, methods: &[Method], out: &Path, samples: &mut Vec<Sample>) -> Result<bool> {
     let mut complete = true;
     for fault in Fault::ALL {
         let evidence = out.join("evidence").join(fault.name());
-        let outcome = tokio::select! {
-            outcome = session.fault(fault, methods, &evidence) => outcome,
-            error = interrupted() => return Err(error),
-        };
-        match outcome {
+        // Vault is brought back and the namespaces removed also after Ctrl-C or a panic.
+        match session.fault(fault, methods, &evidence).await {
             Ok(runs) => {
-                let samples: Vec<_> = runs.iter().flat_map(|r| r.samples.iter().cloned()).collect();
-                crate::measure::append(&out.join("samples.jsonl"), &samples)?;
-                println!("\n{}", summary::fault_table(fault, &runs));
+                let measured: Vec<_> = runs.into_iter().flat_map(|r| r.samples).collect();
+                crate::measure::append(&out.join("samples.jsonl"), &measured)?;
+                println!("\n{}", report::terminal(&report::build(&measured)));
+                samples.extend(measured);
             }
+            Err(Error::Interrupted) => return Err(Error::Interrupted),
             Err(e) => {
                 eprintln!("error: fault {} failed: {e}", fault.name());
                 complete = false;
@@ -205,10 +207,9 @@ async fn faults(session: &Session, methods: &[Method], out: &Path) -> Result<boo
 
 /// Renders `<out>/report/` from the run's samples; inside GitHub Actions the Markdown is also
 /// appended to the job summary.
-fn write_report(out: &Path) -> Result<()> {
-    let samples = crate::report::read_samples(out)?;
+fn write_report(samples: &[Sample], out: &Path) -> Result<()> {
     let dir = out.join("report");
-    let report = crate::report::write(&samples, &dir)?;
+    let report = report::write(samples, &dir)?;
     println!("\nReport (Markdown, JSON, SVG charts) in {}", dir.display());
     if let Some(summary) = std::env::var_os("GITHUB_STEP_SUMMARY") {
         use std::io::Write;
@@ -217,7 +218,7 @@ fn write_report(out: &Path) -> Result<()> {
             .create(true)
             .open(&summary)
             .map_err(Error::io("cannot open the GitHub job summary"))?;
-        file.write_all(crate::report::markdown(&report).as_bytes())
+        file.write_all(report::markdown(&report).as_bytes())
             .map_err(Error::io("cannot write the GitHub job summary"))?;
     }
     Ok(())

@@ -3,7 +3,6 @@
 
 use std::{path::Path, process::ExitCode, time::Instant};
 
-use super::interrupted;
 use crate::{
     Error, Result,
     cluster::{
@@ -12,6 +11,7 @@ use crate::{
         kind::{self, ImageSource, Kind},
     },
     config::{Config, SubstrateKind},
+    interrupt::guarded,
     vault::in_cluster::{self, ClusterVault, DataVolume},
 };
 
@@ -51,12 +51,10 @@ pub async fn up(args: UpArgs, cfg: Config, state_dir: &Path) -> Result<ExitCode>
                         .into(),
                 ));
             }
+            crate::prerequisite::docker().await?;
             let kind = Kind::new(names(&cfg), images, &dir)?;
             let existed = kind.existing().await?;
-            let result = tokio::select! {
-                result = bring_up(&kind, &cfg, state_dir, Ownership::Ours) => result,
-                error = interrupted() => Err(error),
-            };
+            let result = guarded(bring_up(&kind, &cfg, state_dir, Ownership::Ours)).await;
             if result.is_ok() && args.merge_kubeconfig {
                 kind.merge_kubeconfig().await?;
             }
@@ -72,10 +70,7 @@ pub async fn up(args: UpArgs, cfg: Config, state_dir: &Path) -> Result<ExitCode>
         }
         SubstrateKind::Existing => {
             let existing = Existing::new(&cfg)?;
-            let result = tokio::select! {
-                result = bring_up(&existing, &cfg, state_dir, Ownership::Theirs) => result,
-                error = interrupted() => Err(error),
-            };
+            let result = guarded(bring_up(&existing, &cfg, state_dir, Ownership::Theirs)).await;
             if result.is_err() && !args.keep {
                 existing.down().await?;
             }
@@ -135,6 +130,7 @@ async fn bring_up(
     let dir = cluster::dir(state_dir);
     std::fs::create_dir_all(&dir).map_err(Error::io(format!("cannot create {}", dir.display())))?;
     let clusters = substrate.up(&[Role::Vault, Role::App]).await?;
+    crate::interrupt::failpoint("up-clusters-created");
     let file = dir.join("clusters.json");
     let json = serde_json::to_vec_pretty(&clusters).map_err(|e| Error::State(format!("cannot encode state: {e}")))?;
     std::fs::write(&file, json).map_err(Error::io(format!("cannot write {}", file.display())))?;
@@ -162,6 +158,7 @@ pub async fn down(cfg: Config, state_dir: &Path, export_logs: Option<&Path>) -> 
     let dir = cluster::dir(state_dir);
     match cfg.clusters.substrate {
         SubstrateKind::Kind => {
+            crate::prerequisite::docker().await?;
             let names = match cluster::load(state_dir) {
                 Ok(clusters) => clusters.into_iter().map(|c| (c.role, c.name)).collect(),
                 Err(_) => names(&cfg),

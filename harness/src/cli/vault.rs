@@ -10,7 +10,8 @@ use std::{
 
 use serde::{Deserialize, Serialize};
 
-use super::{FlavorArg, interrupted};
+use super::FlavorArg;
+use crate::interrupt::interrupted;
 use crate::{
     Error, Result,
     config::{Config, Flavor},

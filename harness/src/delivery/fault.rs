@@ -19,7 +19,7 @@ use super::{
     run::{self, Env, MethodRun, Plan, Run, Watched, next_change, now, random_value},
 };
 use crate::{
-    Error, Result,
+    Error, Result, interrupt,
     measure::Sample,
     pods::{self, TestNamespace},
     secret::SecretData,
@@ -73,9 +73,11 @@ pub async fn run(
         rotations: 0,
         bound: RECOVERY_BOUND,
     };
+    for method in methods {
+        interrupt::guarded(method.install(env.app, &env.target)).await?;
+    }
     let mut namespaces = Vec::new();
     for method in methods {
-        method.install(env.app, &env.target).await?;
         let prefix = format!("fault-{}", method.name().replace('_', "-"));
         namespaces.push(TestNamespace::create(env.app, &prefix).await?);
     }
@@ -92,10 +94,13 @@ pub async fn run(
         .collect();
     crate::step!("fault {}: {} methods", fault.name(), runs.len());
 
-    let outcome = match fault {
-        Fault::Sealed | Fault::KilledDuringRotation => under_running_consumers(fault, &runs, recovery).await,
-        Fault::DownAtPodStart => at_pod_start(&runs, recovery).await,
-    };
+    let outcome = interrupt::guarded(async {
+        match fault {
+            Fault::Sealed | Fault::KilledDuringRotation => under_running_consumers(fault, &runs, recovery).await,
+            Fault::DownAtPodStart => at_pod_start(&runs, recovery).await,
+        }
+    })
+    .await;
     // Whatever happened, Vault must be back for whoever runs next.
     let restored = match fault {
         Fault::DownAtPodStart => match outage::scale(env.vault_cluster, 1).await {
@@ -104,7 +109,7 @@ pub async fn run(
         },
         _ => outage::restore(recovery.state_dir, recovery.key_threshold).await,
     };
-    if outcome.is_err() {
+    if outcome.as_ref().is_err_and(|e| !matches!(e, Error::Interrupted)) {
         let mut kept: Vec<&str> = namespaces.iter().map(|ns| ns.name.as_str()).collect();
         kept.extend(methods.iter().filter_map(|m| m.components()).map(|(ns, _)| ns));
         run::keep_evidence(env, &kept, evidence).await;
@@ -113,12 +118,13 @@ pub async fn run(
         ns.delete().await?;
     }
     restored?;
-    let samples = outcome.map_err(|e| {
-        Error::State(format!(
+    let samples = outcome.map_err(|e| match e {
+        Error::Interrupted => e,
+        e => Error::State(format!(
             "fault {}: {e} (evidence in {})",
             fault.name(),
             evidence.display()
-        ))
+        )),
     })?;
     Ok(methods
         .iter()
@@ -154,6 +160,7 @@ async fn under_running_consumers(fault: Fault, runs: &[Run<'_>], recovery: &Reco
         _ => {
             let struck = now();
             outage::seal(root).await?;
+            interrupt::failpoint("fault-vault-sealed");
             struck
         }
     };

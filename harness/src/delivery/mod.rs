@@ -13,7 +13,6 @@ pub mod injector;
 pub mod overhead;
 pub mod run;
 pub mod session;
-pub mod summary;
 
 use std::{collections::BTreeMap, fmt, str::FromStr, time::Duration};
 

@@ -21,7 +21,7 @@ use tokio::sync::mpsc::UnboundedReceiver;
 
 use super::{Consumer, Method, Profile, SECRETS_DIR, Target, audit, overhead};
 use crate::{
-    Error, Result, apply, evidence,
+    Error, Result, apply, evidence, interrupt,
     measure::{self, Sample},
     pods::{self, TestNamespace},
     secret::{SecretData, SecretString},
@@ -117,27 +117,28 @@ impl MethodRun {
     }
 }
 
-/// Runs `plan` for `method`. The run's namespace is removed afterwards; on failure its events and
-/// logs, the method's components' and Vault's are first kept in `evidence`, and the error says so.
+/// Runs `plan` for `method`. The run's namespace is removed afterwards, also after Ctrl-C or a
+/// panic; on failure its events and logs, the method's components' and Vault's are first kept in
+/// `evidence`, and the error says so.
 pub async fn run(method: Method, env: &Env<'_>, plan: Plan, evidence: &Path) -> Result<MethodRun> {
-    method.install(env.app, &env.target).await?;
+    // Installed components are shared by every run and stay; nothing to undo when interrupted.
+    interrupt::guarded(method.install(env.app, &env.target)).await?;
     let namespace = TestNamespace::create(env.app, &format!("delivery-{}", method.name().replace('_', "-"))).await?;
     crate::step!(
         "{method} ({}): measuring in namespace {}",
         plan.profile.name(),
         namespace.name
     );
-    let outcome = Run {
+    let run = Run {
         method,
         env,
         plan,
         namespace: &namespace.name,
         versions: versions(method, env),
-    }
-    .measure()
-    .await;
-    let outcome = match outcome {
+    };
+    let outcome = match interrupt::guarded(run.measure()).await {
         Ok(samples) => Ok(samples),
+        Err(Error::Interrupted) => Err(Error::Interrupted),
         Err(e) => {
             let mut namespaces = vec![namespace.name.as_str()];
             namespaces.extend(method.components().map(|(ns, _)| ns));
@@ -198,6 +199,7 @@ impl Run<'_> {
         let mut last_round = Vec::new();
         for round in 0..self.plan.rounds {
             let started = try_join_all((0..self.plan.consumers).map(|i| self.start(round, i))).await?;
+            interrupt::failpoint("run-consumers-started");
             let (watched, delivered): (Vec<_>, Vec<_>) = started.into_iter().unzip();
             samples.extend(delivered);
             if round + 1 < self.plan.rounds {

@@ -3,6 +3,7 @@
 
 pub mod claims;
 pub mod svg;
+pub mod table;
 
 use std::{collections::BTreeMap, path::Path};
 
@@ -195,67 +196,20 @@ fn latency(samples: &[&Sample]) -> Latency {
     }
 }
 
-/// The report as Markdown: versions, the per-method table, the faults table, the charts.
+/// The report as Markdown: versions, the per-method table, the faults table, the claims, the charts.
 pub fn markdown(report: &Report) -> String {
     let mut md = String::from("# Vault × Kubernetes secret delivery: measured\n\n");
     let versions: Vec<String> = report.versions.iter().map(|(k, v)| format!("{k} {v}")).collect();
     md.push_str(&format!("Measured on: {}.\n\n", versions.join(", ")));
     md.push_str("## Delivery and rotation per method\n\n");
-    md.push_str(
-        "| method | profile | delivery p50 / p95 (n) | rotation p50 / p95 / max (n) | \
-         added containers per pod | per-pod CPU / memory | cluster components (containers, CPU, memory) | \
-         Vault requests per pod per minute | secret in etcd |\n|---|---|---|---|---|---|---|---|---|\n",
-    );
-    for m in &report.methods {
-        md.push_str(&format!(
-            "| {} | {} | {} | {} | {} | {} / {} | {}, {} / {} | {} | {} |\n",
-            m.method,
-            m.profile,
-            latency_text(&m.delivery, false),
-            latency_text(&m.rotation, true),
-            number(m.added_containers_per_pod, 0, ""),
-            number(m.pod_overhead_cpu_millicores, 1, "m"),
-            number(m.pod_overhead_memory_mib, 1, " MiB"),
-            number(m.cluster_components, 0, ""),
-            number(m.cluster_components_cpu_millicores, 1, "m"),
-            number(m.cluster_components_memory_mib, 1, " MiB"),
-            number(m.vault_requests_per_pod_minute, 2, ""),
-            yes_no(m.secret_in_etcd),
-        ));
-    }
+    md.push_str(&table::methods(&report.methods).markdown());
     if !report.faults.is_empty() {
-        md.push_str(
-            "\n## Vault outages\n\n| fault | method | pod running during the outage | app has a complete value | \
-             restarts | recovery after Vault is back |\n|---|---|---|---|---|---|\n",
-        );
-        for f in &report.faults {
-            md.push_str(&format!(
-                "| {} | {} | {} | {} | {} | {} |\n",
-                f.fault,
-                f.method,
-                yes_no(f.pod_running),
-                yes_no(f.app_has_value),
-                number(f.restarts, 0, ""),
-                latency_text(&f.recovery, false),
-            ));
-        }
+        md.push_str("\n## Vault outages\n\n");
+        md.push_str(&table::faults(&report.faults).markdown());
     }
     if !report.claims.is_empty() {
-        md.push_str(
-            "\n## The comparison table's claims\n\n| row | column | claim | verdict | evidence |\n|---|---|---|---|---|\n",
-        );
-        for c in &report.claims {
-            let verdict = match c.verdict {
-                claims::Verdict::Confirmed => "confirmed",
-                claims::Verdict::Contradicted => "**contradicted**",
-                claims::Verdict::NotMeasurable => "not measurable",
-                claims::Verdict::NotMeasured => "not measured in this run",
-            };
-            md.push_str(&format!(
-                "| {} | {} | {} | {verdict} | {} |\n",
-                c.row, c.column, c.cell, c.evidence
-            ));
-        }
+        md.push_str("\n## The comparison table's claims\n\n");
+        md.push_str(&table::claims(&report.claims).markdown());
     }
     md.push_str("\n## Charts\n\n");
     for (metric, title) in CHARTED {
@@ -264,32 +218,20 @@ pub fn markdown(report: &Report) -> String {
     md
 }
 
-fn latency_text(l: &Latency, with_max: bool) -> String {
-    let s = |v: Option<f64>| v.map_or("-".to_string(), |ms| format!("{:.1} s", ms / 1000.0));
-    if l.samples == 1 && l.not_within == 0 {
-        return s(l.p50_ms);
+/// What `harness run` prints: the per-method table and, when there are any, the outages, as
+/// aligned text.
+pub fn terminal(report: &Report) -> String {
+    let mut text = String::new();
+    if !report.methods.is_empty() {
+        text.push_str(&table::methods(&report.methods).aligned());
     }
-    let mut text = format!("{} / {}", s(l.p50_ms), s(l.p95_ms));
-    if with_max {
-        text.push_str(&format!(" / {}", s(l.max_ms)));
-    }
-    text.push_str(&format!(" ({})", l.samples));
-    if l.not_within > 0 {
-        text.push_str(&format!(" + {} not within {}", l.not_within, s(l.bound_ms)));
+    if !report.faults.is_empty() {
+        if !text.is_empty() {
+            text.push_str("\n\n");
+        }
+        text.push_str(&table::faults(&report.faults).aligned());
     }
     text
-}
-
-fn number(value: Option<f64>, decimals: usize, unit: &str) -> String {
-    value.map_or("-".to_string(), |v| format!("{v:.decimals$}{unit}"))
-}
-
-fn yes_no(value: Option<bool>) -> &'static str {
-    match value {
-        Some(true) => "yes",
-        Some(false) => "no",
-        None => "-",
-    }
 }
 
 /// Reads every `*.jsonl` sample file in `dir`.

@@ -128,6 +128,7 @@ pub async fn up(
         runbook.write_read_policy().await?;
         Vault::connect(&endpoint, Some(&runbook.keys().root_token))?
     };
+    crate::interrupt::failpoint("up-vault-initialised");
     if cfg.vault.flavor == Flavor::Vault {
         enable_stdout_audit(&root).await?;
     }
