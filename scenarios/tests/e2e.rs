@@ -1402,6 +1402,29 @@ mod interrupts {
         }
     }
 
+    /// A panic while Vault is away (sealed, its pod just killed, scaled to zero) in each of the
+    /// three outages: Vault is brought back, the outage's namespaces go, the run fails.
+    #[tokio::test]
+    async fn a_panic_during_each_vault_outage_brings_vault_back_and_leaves_no_namespace() {
+        let out_dir = tempfile::tempdir().unwrap();
+        let args = ["run", "--methods", "agent_sidecar", "--faults", "--out"];
+        let result = on_the_clusters_under_test(&args)
+            .arg(out_dir.path())
+            .env("HARNESS_FAILPOINT", "fault-vault-away")
+            .output()
+            .await
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&result.stderr);
+        assert_eq!(result.status.code(), Some(1), "{stderr}");
+        let panicked = stderr.matches("panicked: failpoint fault-vault-away").count();
+        assert_eq!(panicked, 3, "each outage failed on the panic: {stderr}");
+        let vault = harness::vault::in_cluster::root(&paths::state_dir()).unwrap();
+        let status = vault.status().await.expect("Vault answers");
+        println!("after three panics with Vault away: sealed {}", status.sealed);
+        assert!(!status.sealed, "Vault is back and unsealed");
+        assert_eq!(run_namespaces_left().await, Vec::<String>::new());
+    }
+
     #[tokio::test]
     async fn ctrl_c_at_three_random_phases_of_delivery_leaves_no_namespace() {
         for round in 0..3 {

@@ -160,10 +160,10 @@ async fn under_running_consumers(fault: Fault, runs: &[Run<'_>], recovery: &Reco
         _ => {
             let struck = now();
             outage::seal(root).await?;
-            interrupt::failpoint("fault-vault-sealed");
             struck
         }
     };
+    interrupt::failpoint("fault-vault-away");
     wait::pause(OUTAGE).await;
     let mut during = Vec::new();
     for ((run, w), old) in runs.iter().zip(&watched).zip(&before) {
@@ -197,6 +197,7 @@ async fn at_pod_start(runs: &[Run<'_>], recovery: &Recovery<'_>) -> Result<Vec<V
         prepared.push(run.consumer(0, 0).await?);
     }
     outage::scale(runs[0].env.vault_cluster, 0).await?;
+    interrupt::failpoint("fault-vault-away");
     for (run, (consumer, _)) in runs.iter().zip(&prepared) {
         run.create(consumer).await?;
     }
