@@ -2,6 +2,18 @@
 //! profile's setup script runs `scripts/e2e-up.sh`, which builds the images and brings them up).
 //! Run: `cargo nextest run -P e2e`; one group: `cargo nextest run -P e2e -E 'test(/^clusters::/)'`.
 
+/// `module::test` of the test it is used in: the name its evidence directory gets.
+macro_rules! this_test {
+    () => {{
+        fn here() {}
+        std::any::type_name_of_val(&here)
+            .trim_end_matches("::here")
+            .replace("::{{closure}}", "")
+            .trim_start_matches("e2e::")
+            .to_string()
+    }};
+}
+
 mod clusters {
     //! The air-gapped kind clusters: built from source, nothing pulled, isolated DNS, and a path
     //! between the clusters over the kind network.
@@ -41,39 +53,36 @@ mod clusters {
 
     #[tokio::test]
     async fn both_clusters_run_the_locally_built_node_image_and_are_ready() {
-        evidence::kept_on_failure(
-            "clusters::both_clusters_run_the_locally_built_node_image_and_are_ready",
-            async {
-                let built = format!("harness.local/kind-node:{}", fixtures::version("KUBE_VERSION"));
-                for cluster in clusters() {
-                    let node = format!("{}-control-plane", cluster.name);
-                    let image = docker(&["inspect", "--format", "{{.Config.Image}}", &node]).await;
-                    assert_eq!(image.trim(), built, "{node} runs the node image built here");
-                    let client = cluster.client().await.unwrap();
-                    let nodes: kube::Api<k8s_openapi::api::core::v1::Node> = kube::Api::all(client);
-                    let status = nodes.get(&node).await.unwrap().status.unwrap();
-                    let ready = status
-                        .conditions
-                        .unwrap()
-                        .into_iter()
-                        .find(|c| c.type_ == "Ready")
-                        .unwrap();
-                    assert_eq!(ready.status, "True", "{node} is Ready");
-                    let version = status.node_info.unwrap().kubelet_version;
-                    assert_eq!(
-                        version,
-                        fixtures::version("KUBE_VERSION"),
-                        "kubelet built from the pinned module"
-                    );
-                }
-            },
-        )
+        evidence::kept_on_failure(&this_test!(), async {
+            let built = format!("harness.local/kind-node:{}", fixtures::version("KUBE_VERSION"));
+            for cluster in clusters() {
+                let node = format!("{}-control-plane", cluster.name);
+                let image = docker(&["inspect", "--format", "{{.Config.Image}}", &node]).await;
+                assert_eq!(image.trim(), built, "{node} runs the node image built here");
+                let client = cluster.client().await.unwrap();
+                let nodes: kube::Api<k8s_openapi::api::core::v1::Node> = kube::Api::all(client);
+                let status = nodes.get(&node).await.unwrap().status.unwrap();
+                let ready = status
+                    .conditions
+                    .unwrap()
+                    .into_iter()
+                    .find(|c| c.type_ == "Ready")
+                    .unwrap();
+                assert_eq!(ready.status, "True", "{node} is Ready");
+                let version = status.node_info.unwrap().kubelet_version;
+                assert_eq!(
+                    version,
+                    fixtures::version("KUBE_VERSION"),
+                    "kubelet built from the pinned module"
+                );
+            }
+        })
         .await
     }
 
     #[tokio::test]
     async fn coredns_answers_cluster_names_and_has_no_upstream() {
-        evidence::kept_on_failure("clusters::coredns_answers_cluster_names_and_has_no_upstream", async {
+        evidence::kept_on_failure(&this_test!(), async {
             for cluster in clusters() {
                 let client = cluster.client().await.unwrap();
                 let ns = TestNamespace::create(&client, "e2e-dns").await.unwrap();
@@ -116,7 +125,7 @@ mod clusters {
 
     #[tokio::test]
     async fn a_pod_from_a_locally_built_image_runs_to_completion() {
-        evidence::kept_on_failure("clusters::a_pod_from_a_locally_built_image_runs_to_completion", async {
+        evidence::kept_on_failure(&this_test!(), async {
             let app = by_role(Role::App);
             let ns = TestNamespace::create(&app.client().await.unwrap(), "e2e-local-image")
                 .await
@@ -134,31 +143,28 @@ mod clusters {
 
     #[tokio::test]
     async fn a_pod_in_each_cluster_reaches_the_other_clusters_api_server_over_the_kind_network() {
-        evidence::kept_on_failure(
-            "clusters::a_pod_in_each_cluster_reaches_the_other_clusters_api_server_over_the_kind_network",
-            async {
-                for (from, to) in [
-                    (by_role(Role::App), by_role(Role::Vault)),
-                    (by_role(Role::Vault), by_role(Role::App)),
-                ] {
-                    let ns = TestNamespace::create(&from.client().await.unwrap(), "e2e-cross")
-                        .await
-                        .unwrap();
-                    // bash's /dev/tcp: a TCP connection from inside the pod to the other API server.
-                    let connect = format!("exec 3<>/dev/tcp/{}/6443 && echo connected", to.node_address);
-                    let outcome = ns.run("cross", LOCAL_IMAGE, &["bash", "-c", &connect]).await.unwrap();
-                    assert!(outcome.succeeded(), "{} -> {}: {outcome:?}", from.name, to.internal_api);
-                    assert_eq!(outcome.logs.trim(), "connected");
-                    ns.delete().await.unwrap();
-                }
-            },
-        )
+        evidence::kept_on_failure(&this_test!(), async {
+            for (from, to) in [
+                (by_role(Role::App), by_role(Role::Vault)),
+                (by_role(Role::Vault), by_role(Role::App)),
+            ] {
+                let ns = TestNamespace::create(&from.client().await.unwrap(), "e2e-cross")
+                    .await
+                    .unwrap();
+                // bash's /dev/tcp: a TCP connection from inside the pod to the other API server.
+                let connect = format!("exec 3<>/dev/tcp/{}/6443 && echo connected", to.node_address);
+                let outcome = ns.run("cross", LOCAL_IMAGE, &["bash", "-c", &connect]).await.unwrap();
+                assert!(outcome.succeeded(), "{} -> {}: {outcome:?}", from.name, to.internal_api);
+                assert_eq!(outcome.logs.trim(), "connected");
+                ns.delete().await.unwrap();
+            }
+        })
         .await
     }
 
     #[tokio::test]
     async fn nothing_was_pulled_from_a_registry() {
-        evidence::kept_on_failure("clusters::nothing_was_pulled_from_a_registry", async {
+        evidence::kept_on_failure(&this_test!(), async {
             for id in docker(&["images", "--quiet", "--no-trunc"]).await.lines() {
                 let digests = docker(&["image", "inspect", "--format", "{{.RepoTags}} {{.RepoDigests}}", id]).await;
                 assert!(
@@ -292,50 +298,44 @@ mod kubernetes_auth {
 
     #[tokio::test]
     async fn a_tokenrequest_login_gets_read_policy_and_the_articles_capped_ttl_with_its_warning() {
-        evidence::kept_on_failure(
-            "kubernetes_auth::a_tokenrequest_login_gets_read_policy_and_the_articles_capped_ttl_with_its_warning",
-            async {
-                let env = env().await;
-                let (ns, jwt) = env.token_in_fresh_namespace(&env.app, "e2e-login", "default").await;
+        evidence::kept_on_failure(&this_test!(), async {
+            let env = env().await;
+            let (ns, jwt) = env.token_in_fresh_namespace(&env.app, "e2e-login", "default").await;
 
-                let auth = &env.cfg.kubernetes_auth;
-                let login = env.login(&auth.mount, &auth.role, &jwt).await.unwrap();
+            let auth = &env.cfg.kubernetes_auth;
+            let login = env.login(&auth.mount, &auth.role, &jwt).await.unwrap();
 
-                expect::ttl_capped(&login, &env.cfg).assert_passed();
-                assert_eq!(login.policies, ["default", env.cfg.policy.name.as_str()]);
-                assert_eq!(login.metadata.get("role"), Some(&auth.role));
-                assert_eq!(
-                    login.metadata.get("service_account_name").map(String::as_str),
-                    Some("default")
-                );
-                assert_eq!(login.metadata.get("service_account_namespace"), Some(&ns.name));
-                ns.delete().await.unwrap();
-            },
-        )
+            expect::ttl_capped(&login, &env.cfg).assert_passed();
+            assert_eq!(login.policies, ["default", env.cfg.policy.name.as_str()]);
+            assert_eq!(login.metadata.get("role"), Some(&auth.role));
+            assert_eq!(
+                login.metadata.get("service_account_name").map(String::as_str),
+                Some("default")
+            );
+            assert_eq!(login.metadata.get("service_account_namespace"), Some(&ns.name));
+            ns.delete().await.unwrap();
+        })
         .await
     }
 
     #[tokio::test]
     async fn the_login_token_lists_and_reads_the_secret_but_cannot_write_delete_or_leave_the_mount() {
-        evidence::kept_on_failure(
-            "kubernetes_auth::the_login_token_lists_and_reads_the_secret_but_cannot_write_delete_or_leave_the_mount",
-            async {
-                let env = env().await;
-                let (ns, jwt) = env.token_in_fresh_namespace(&env.app, "e2e-policy", "default").await;
-                let auth = &env.cfg.kubernetes_auth;
-                let login = env.login(&auth.mount, &auth.role, &jwt).await.unwrap();
-                let reader = env.anonymous().with_token(&login.token).unwrap();
+        evidence::kept_on_failure(&this_test!(), async {
+            let env = env().await;
+            let (ns, jwt) = env.token_in_fresh_namespace(&env.app, "e2e-policy", "default").await;
+            let auth = &env.cfg.kubernetes_auth;
+            let login = env.login(&auth.mount, &auth.role, &jwt).await.unwrap();
+            let reader = env.anonymous().with_token(&login.token).unwrap();
 
-                let probe = tier::probe(&reader, &env.cfg).await;
+            let probe = tier::probe(&reader, &env.cfg).await;
 
-                for check in expect::read_policy_enforced(&probe, &env.cfg) {
-                    check.assert_passed();
-                }
-                expect::secret_listed(probe.list.as_ref().unwrap(), &env.cfg).assert_passed();
-                expect::secret_fields(probe.read.as_ref().unwrap(), &env.cfg).assert_passed();
-                ns.delete().await.unwrap();
-            },
-        )
+            for check in expect::read_policy_enforced(&probe, &env.cfg) {
+                check.assert_passed();
+            }
+            expect::secret_listed(probe.list.as_ref().unwrap(), &env.cfg).assert_passed();
+            expect::secret_fields(probe.read.as_ref().unwrap(), &env.cfg).assert_passed();
+            ns.delete().await.unwrap();
+        })
         .await
     }
 
@@ -366,7 +366,7 @@ op outside bao kv get "$OUTSIDE/$SECRET"
 
     #[tokio::test]
     async fn a_pod_logs_in_with_its_own_service_account_token_as_the_article_does() {
-        evidence::kept_on_failure("kubernetes_auth::a_pod_logs_in_with_its_own_service_account_token_as_the_article_does", async {
+        evidence::kept_on_failure(&this_test!(), async {
             let env = env().await;
             let client = env.app.client().await.unwrap();
             let ns = TestNamespace::create(&client, "e2e-pod-login").await.unwrap();
@@ -448,56 +448,50 @@ op outside bao kv get "$OUTSIDE/$SECRET"
 
     #[tokio::test]
     async fn a_service_account_outside_the_bound_names_is_refused_with_403() {
-        evidence::kept_on_failure(
-            "kubernetes_auth::a_service_account_outside_the_bound_names_is_refused_with_403",
-            async {
-                let env = env().await;
-                let (ns, jwt) = env.token_in_fresh_namespace(&env.app, "e2e-intruder", "intruder").await;
-                let auth = &env.cfg.kubernetes_auth;
+        evidence::kept_on_failure(&this_test!(), async {
+            let env = env().await;
+            let (ns, jwt) = env.token_in_fresh_namespace(&env.app, "e2e-intruder", "intruder").await;
+            let auth = &env.cfg.kubernetes_auth;
 
-                let refused = env.login(&auth.mount, &auth.role, &jwt).await.unwrap_err();
+            let refused = env.login(&auth.mount, &auth.role, &jwt).await.unwrap_err();
 
-                assert_refused(&refused, 403, "service account name not authorized");
-                ns.delete().await.unwrap();
-            },
-        )
+            assert_refused(&refused, 403, "service account name not authorized");
+            ns.delete().await.unwrap();
+        })
         .await
     }
 
     #[tokio::test]
     async fn a_namespace_outside_the_bound_namespaces_is_refused_with_403() {
-        evidence::kept_on_failure(
-            "kubernetes_auth::a_namespace_outside_the_bound_namespaces_is_refused_with_403",
-            async {
-                let env = env().await;
-                let auth = &env.cfg.kubernetes_auth;
-                let role = "e2e-bound-namespace";
-                let (ttl, accounts) = (env.cfg.ttl.role_ttl, vec!["default".to_string()]);
-                in_cluster::write_role(
-                    &env.root,
-                    &env.cfg,
-                    &auth.mount,
-                    role,
-                    ttl,
-                    &accounts,
-                    &["only-this-one".into()],
-                )
-                .await
-                .unwrap();
-                let (ns, jwt) = env.token_in_fresh_namespace(&env.app, "e2e-other-ns", "default").await;
+        evidence::kept_on_failure(&this_test!(), async {
+            let env = env().await;
+            let auth = &env.cfg.kubernetes_auth;
+            let role = "e2e-bound-namespace";
+            let (ttl, accounts) = (env.cfg.ttl.role_ttl, vec!["default".to_string()]);
+            in_cluster::write_role(
+                &env.root,
+                &env.cfg,
+                &auth.mount,
+                role,
+                ttl,
+                &accounts,
+                &["only-this-one".into()],
+            )
+            .await
+            .unwrap();
+            let (ns, jwt) = env.token_in_fresh_namespace(&env.app, "e2e-other-ns", "default").await;
 
-                let refused = env.login(&auth.mount, role, &jwt).await.unwrap_err();
+            let refused = env.login(&auth.mount, role, &jwt).await.unwrap_err();
 
-                assert_refused(&refused, 403, "namespace not authorized");
-                ns.delete().await.unwrap();
-            },
-        )
+            assert_refused(&refused, 403, "namespace not authorized");
+            ns.delete().await.unwrap();
+        })
         .await
     }
 
     #[tokio::test]
     async fn an_unknown_role_is_refused() {
-        evidence::kept_on_failure("kubernetes_auth::an_unknown_role_is_refused", async {
+        evidence::kept_on_failure(&this_test!(), async {
             let env = env().await;
             let (ns, jwt) = env.token_in_fresh_namespace(&env.app, "e2e-no-role", "default").await;
 
@@ -514,116 +508,107 @@ op outside bao kv get "$OUTSIDE/$SECRET"
 
     #[tokio::test]
     async fn a_token_issued_by_the_vault_cluster_is_rejected() {
-        evidence::kept_on_failure(
-            "kubernetes_auth::a_token_issued_by_the_vault_cluster_is_rejected",
-            async {
-                let env = env().await;
-                let (ns, foreign) = env
-                    .token_in_fresh_namespace(&env.vault_cluster, "e2e-foreign", "default")
-                    .await;
-                let auth = &env.cfg.kubernetes_auth;
+        evidence::kept_on_failure(&this_test!(), async {
+            let env = env().await;
+            let (ns, foreign) = env
+                .token_in_fresh_namespace(&env.vault_cluster, "e2e-foreign", "default")
+                .await;
+            let auth = &env.cfg.kubernetes_auth;
 
-                let refused = env.login(&auth.mount, &auth.role, &foreign).await.unwrap_err();
+            let refused = env.login(&auth.mount, &auth.role, &foreign).await.unwrap_err();
 
-                assert_eq!(refused.vault_status(), Some(403), "{refused}");
-                ns.delete().await.unwrap();
-            },
-        )
+            assert_eq!(refused.vault_status(), Some(403), "{refused}");
+            ns.delete().await.unwrap();
+        })
         .await
     }
 
     #[tokio::test]
     async fn a_bad_reviewer_jwt_makes_logins_fail_with_a_clear_error() {
-        evidence::kept_on_failure(
-            "kubernetes_auth::a_bad_reviewer_jwt_makes_logins_fail_with_a_clear_error",
-            async {
-                let env = env().await;
-                let mount = "e2e-bad-reviewer";
-                let garbage = SecretString::from("not-a-service-account-token");
-                in_cluster::configure_mount(&env.root, &env.app, mount, env.cfg.ttl.effective_max_ttl, &garbage)
-                    .await
-                    .unwrap();
-                let (ttl, auth) = (env.cfg.ttl.role_ttl, &env.cfg.kubernetes_auth);
-                in_cluster::write_role(
-                    &env.root,
-                    &env.cfg,
-                    mount,
-                    &auth.role,
-                    ttl,
-                    &auth.bound_service_accounts,
-                    &auth.bound_namespaces,
-                )
+        evidence::kept_on_failure(&this_test!(), async {
+            let env = env().await;
+            let mount = "e2e-bad-reviewer";
+            let garbage = SecretString::from("not-a-service-account-token");
+            in_cluster::configure_mount(&env.root, &env.app, mount, env.cfg.ttl.effective_max_ttl, &garbage)
                 .await
                 .unwrap();
-                let (ns, jwt) = env
-                    .token_in_fresh_namespace(&env.app, "e2e-bad-reviewer", "default")
-                    .await;
+            let (ttl, auth) = (env.cfg.ttl.role_ttl, &env.cfg.kubernetes_auth);
+            in_cluster::write_role(
+                &env.root,
+                &env.cfg,
+                mount,
+                &auth.role,
+                ttl,
+                &auth.bound_service_accounts,
+                &auth.bound_namespaces,
+            )
+            .await
+            .unwrap();
+            let (ns, jwt) = env
+                .token_in_fresh_namespace(&env.app, "e2e-bad-reviewer", "default")
+                .await;
 
-                let refused = env.login(mount, &auth.role, &jwt).await.unwrap_err();
+            let refused = env.login(mount, &auth.role, &jwt).await.unwrap_err();
 
-                assert_refused(&refused, 403, "permission denied");
-                ns.delete().await.unwrap();
-            },
-        )
+            assert_refused(&refused, 403, "permission denied");
+            ns.delete().await.unwrap();
+        })
         .await
     }
 
     #[tokio::test]
     async fn the_warning_follows_the_roles_ttl_and_a_raised_mount_cap_removes_it() {
-        evidence::kept_on_failure(
-            "kubernetes_auth::the_warning_follows_the_roles_ttl_and_a_raised_mount_cap_removes_it",
-            async {
-                let env = env().await;
-                let auth = &env.cfg.kubernetes_auth;
-                let (ns, jwt) = env.token_in_fresh_namespace(&env.app, "e2e-ttl", "default").await;
+        evidence::kept_on_failure(&this_test!(), async {
+            let env = env().await;
+            let auth = &env.cfg.kubernetes_auth;
+            let (ns, jwt) = env.token_in_fresh_namespace(&env.app, "e2e-ttl", "default").await;
 
-                // Role TTL 2000h on the article's mount: the text says 2000h.
-                let mut cfg_2000h = env.cfg.clone();
-                cfg_2000h.ttl.role_ttl = "2000h".parse().unwrap();
-                let role = "e2e-ttl-2000h";
-                in_cluster::write_role(
-                    &env.root,
-                    &cfg_2000h,
-                    &auth.mount,
-                    role,
-                    cfg_2000h.ttl.role_ttl,
-                    &auth.bound_service_accounts,
-                    &auth.bound_namespaces,
-                )
+            // Role TTL 2000h on the article's mount: the text says 2000h.
+            let mut cfg_2000h = env.cfg.clone();
+            cfg_2000h.ttl.role_ttl = "2000h".parse().unwrap();
+            let role = "e2e-ttl-2000h";
+            in_cluster::write_role(
+                &env.root,
+                &cfg_2000h,
+                &auth.mount,
+                role,
+                cfg_2000h.ttl.role_ttl,
+                &auth.bound_service_accounts,
+                &auth.bound_namespaces,
+            )
+            .await
+            .unwrap();
+            let login = env.login(&auth.mount, role, &jwt).await.unwrap();
+            expect::ttl_capped(&login, &cfg_2000h).assert_passed();
+            assert!(
+                login.warnings.iter().any(|w| w.contains("TTL of \"2000h\"")),
+                "{:?}",
+                login.warnings
+            );
+
+            // A mount capped above the role's TTL: no warning, the full TTL.
+            let raised = "e2e-raised-cap";
+            let reviewer = in_cluster::reviewer_token(&env.app, &env.cfg).await.unwrap();
+            in_cluster::configure_mount(&env.root, &env.app, raised, env.cfg.ttl.raised_max_ttl, &reviewer)
                 .await
                 .unwrap();
-                let login = env.login(&auth.mount, role, &jwt).await.unwrap();
-                expect::ttl_capped(&login, &cfg_2000h).assert_passed();
-                assert!(
-                    login.warnings.iter().any(|w| w.contains("TTL of \"2000h\"")),
-                    "{:?}",
-                    login.warnings
-                );
-
-                // A mount capped above the role's TTL: no warning, the full TTL.
-                let raised = "e2e-raised-cap";
-                let reviewer = in_cluster::reviewer_token(&env.app, &env.cfg).await.unwrap();
-                in_cluster::configure_mount(&env.root, &env.app, raised, env.cfg.ttl.raised_max_ttl, &reviewer)
-                    .await
-                    .unwrap();
-                let ttl = env.cfg.ttl.role_ttl;
-                in_cluster::write_role(
-                    &env.root,
-                    &env.cfg,
-                    raised,
-                    &auth.role,
-                    ttl,
-                    &auth.bound_service_accounts,
-                    &auth.bound_namespaces,
-                )
-                .await
-                .unwrap();
-                let login = env.login(raised, &auth.role, &jwt).await.unwrap();
-                let tuned = env.root.auth_max_ttl(raised).await.unwrap();
-                expect::ttl_uncapped(tuned, &login, &env.cfg).assert_passed();
-                ns.delete().await.unwrap();
-            },
-        )
+            let ttl = env.cfg.ttl.role_ttl;
+            in_cluster::write_role(
+                &env.root,
+                &env.cfg,
+                raised,
+                &auth.role,
+                ttl,
+                &auth.bound_service_accounts,
+                &auth.bound_namespaces,
+            )
+            .await
+            .unwrap();
+            let login = env.login(raised, &auth.role, &jwt).await.unwrap();
+            let tuned = env.root.auth_max_ttl(raised).await.unwrap();
+            expect::ttl_uncapped(tuned, &login, &env.cfg).assert_passed();
+            ns.delete().await.unwrap();
+        })
         .await
     }
 
@@ -632,41 +617,38 @@ op outside bao kv get "$OUTSIDE/$SECRET"
     /// target/harness/samples/), never asserted on.
     #[tokio::test]
     async fn fifty_logins_in_a_row_all_succeed_and_their_latency_is_recorded() {
-        evidence::kept_on_failure(
-            "kubernetes_auth::fifty_logins_in_a_row_all_succeed_and_their_latency_is_recorded",
-            async {
-                use harness::measure::{self, Sample};
-                let env = env().await;
-                let (ns, jwt) = env.token_in_fresh_namespace(&env.app, "e2e-latency", "default").await;
-                let auth = &env.cfg.kubernetes_auth;
+        evidence::kept_on_failure(&this_test!(), async {
+            use harness::measure::{self, Sample};
+            let env = env().await;
+            let (ns, jwt) = env.token_in_fresh_namespace(&env.app, "e2e-latency", "default").await;
+            let auth = &env.cfg.kubernetes_auth;
 
-                let mut samples = Vec::new();
-                for _ in 0..50 {
-                    let started = std::time::Instant::now();
-                    let login = env.login(&auth.mount, &auth.role, &jwt).await.unwrap();
-                    samples.push(Sample::millis(
-                        "kubernetes_auth",
-                        "-",
-                        "login_latency",
-                        started.elapsed(),
-                    ));
-                    expect::ttl_capped(&login, &env.cfg).assert_passed();
-                }
+            let mut samples = Vec::new();
+            for _ in 0..50 {
+                let started = std::time::Instant::now();
+                let login = env.login(&auth.mount, &auth.role, &jwt).await.unwrap();
+                samples.push(Sample::millis(
+                    "kubernetes_auth",
+                    "-",
+                    "login_latency",
+                    started.elapsed(),
+                ));
+                expect::ttl_capped(&login, &env.cfg).assert_passed();
+            }
 
-                let values: Vec<f64> = samples.iter().map(|s| s.value).collect();
-                let (p50, p95) = (
-                    measure::percentile(&values, 50.0).unwrap(),
-                    measure::percentile(&values, 95.0).unwrap(),
-                );
-                println!(
-                    "login latency over {} logins: p50 {p50:.1} ms, p95 {p95:.1} ms",
-                    values.len()
-                );
-                let file = harness::fixtures::repo_root().join("target/harness/samples/login-latency.jsonl");
-                measure::append(&file, &samples).unwrap();
-                ns.delete().await.unwrap();
-            },
-        )
+            let values: Vec<f64> = samples.iter().map(|s| s.value).collect();
+            let (p50, p95) = (
+                measure::percentile(&values, 50.0).unwrap(),
+                measure::percentile(&values, 95.0).unwrap(),
+            );
+            println!(
+                "login latency over {} logins: p50 {p50:.1} ms, p95 {p95:.1} ms",
+                values.len()
+            );
+            let file = harness::fixtures::repo_root().join("target/harness/samples/login-latency.jsonl");
+            measure::append(&file, &samples).unwrap();
+            ns.delete().await.unwrap();
+        })
         .await
     }
 }
@@ -681,6 +663,7 @@ mod existing_substrate {
     use harness::{
         cluster::{Role, kind},
         config::Config,
+        delivery::{Method, session::Session},
         fixtures,
         secret::ExposeSecret,
         tier::vault::expect,
@@ -689,6 +672,15 @@ mod existing_substrate {
     use serde_json::json;
 
     const CLUSTERS: [&str; 2] = ["ext-vault", "ext-app"];
+
+    /// Cluster-wide objects labelled as the harness's, as `kind name`.
+    async fn labelled_cluster_wide(client: &kube::Client) -> Vec<String> {
+        let found = harness::cluster::existing::labelled_cluster_wide(client).await.unwrap();
+        found
+            .into_iter()
+            .map(|(kind, name)| format!("{} {name}", kind.kind))
+            .collect()
+    }
 
     /// Deletes the separately created clusters however the test ends.
     struct Created;
@@ -715,7 +707,7 @@ mod existing_substrate {
 
     #[tokio::test]
     async fn harness_up_runs_on_two_given_contexts_and_down_removes_only_what_it_created() {
-        evidence::kept_on_failure("existing_substrate::harness_up_runs_on_two_given_contexts_and_down_removes_only_what_it_created", async {
+        evidence::kept_on_failure(&this_test!(), async {
             let work = tempfile::tempdir().unwrap();
             let kubeconfig = work.path().join("kubeconfig");
             let kind = kind::kind_binary().unwrap();
@@ -762,6 +754,12 @@ mod existing_substrate {
                 .await
                 .unwrap();
             expect::ttl_capped(&login, &cfg).assert_passed();
+            // The injector and ESO add cluster-wide objects (RBAC, the webhook) `down` must find.
+            let session = Session::load(&state, &cfg).await.unwrap();
+            for method in [Method::Injector, Method::Eso] {
+                method.install(&session.app, &session.env().target).await.unwrap();
+            }
+            assert!(!labelled_cluster_wide(&session.app).await.is_empty());
 
             let down = harness(&config, &state, &["down"]);
             assert!(down.status.success(), "down: {}", String::from_utf8_lossy(&down.stderr));
@@ -788,6 +786,11 @@ mod existing_substrate {
             );
             let default_ns = namespaces.get_opt("default").await.unwrap();
             assert!(default_ns.is_some(), "what the harness did not create stays");
+            assert_eq!(
+                labelled_cluster_wide(&session.app).await,
+                Vec::<String>::new(),
+                "the injector's and ESO's cluster-wide objects are removed"
+            );
         })
         .await
     }

@@ -3,10 +3,14 @@
 
 use std::path::{Path, PathBuf};
 
-use k8s_openapi::api::core::v1::{Endpoints, Namespace, Node};
+use k8s_openapi::api::{
+    admissionregistration::v1::MutatingWebhookConfiguration,
+    core::v1::{Endpoints, Namespace, Node},
+    rbac::v1::{ClusterRole, ClusterRoleBinding},
+};
 use kube::{
     Api,
-    api::{DeleteParams, ListParams},
+    api::{ApiResource, DeleteParams, DynamicObject, ListParams},
     config::Kubeconfig,
 };
 
@@ -83,26 +87,66 @@ impl Substrate for Existing {
         futures::future::try_join_all(wanted.map(|(role, context)| self.cluster(*role, context))).await
     }
 
-    /// Removes the Vault namespace, the reviewer objects and every namespace the harness
-    /// labelled as its own; the clusters and everything else in them stay.
+    /// Removes the Vault namespace, the reviewer objects, every namespace the harness labelled as
+    /// its own and the cluster-wide objects it labelled (the injector's and ESO's RBAC, the
+    /// injector's webhook); the clusters and everything else in them stay. ESO's CRDs stay too:
+    /// they may be the cluster's own ESO's, and deleting a CRD deletes every object of its kind.
     async fn down(&self) -> Result<()> {
         let clusters = self.up(&[Role::Vault, Role::App]).await?;
         let by_role = |role| clusters.iter().find(|c| c.role == role).expect("both roles");
         in_cluster::remove(by_role(Role::Vault), by_role(Role::App), &self.cfg).await?;
         for cluster in &clusters {
-            let namespaces: Api<Namespace> = Api::all(cluster.client().await?);
-            let labelled = ListParams::default().labels("app.kubernetes.io/managed-by=vault-k8s-harness");
+            let client = cluster.client().await?;
+            let namespaces: Api<Namespace> = Api::all(client.clone());
             let list = namespaces
-                .list(&labelled)
+                .list(&ours())
                 .await
                 .map_err(|e| Error::State(format!("listing namespaces: {e}")))?;
             for namespace in list.items.into_iter().filter_map(|n| n.metadata.name) {
                 step!("in context {}: delete namespace {namespace}", cluster.context);
                 let _ = namespaces.delete(&namespace, &DeleteParams::background()).await;
             }
+            for (kind, name) in labelled_cluster_wide(&client).await? {
+                step!("in context {}: delete {} {name}", cluster.context, kind.kind);
+                match Api::<DynamicObject>::all_with(client.clone(), &kind)
+                    .delete(&name, &DeleteParams::background())
+                    .await
+                {
+                    Err(kube::Error::Api(e)) if e.code == 404 => {}
+                    outcome => outcome
+                        .map(drop)
+                        .map_err(|e| Error::State(format!("cannot delete {} {name}: {e}", kind.kind)))?,
+                }
+            }
         }
         Ok(())
     }
+}
+
+/// What the harness labels as its own.
+fn ours() -> ListParams {
+    ListParams::default().labels("app.kubernetes.io/managed-by=vault-k8s-harness")
+}
+
+/// The cluster-wide objects the harness labelled as its own (the injector's and ESO's RBAC, the
+/// injector's webhook), webhooks first, as (kind, name).
+pub async fn labelled_cluster_wide(client: &kube::Client) -> Result<Vec<(ApiResource, String)>> {
+    let kinds = [
+        ApiResource::erase::<MutatingWebhookConfiguration>(&()),
+        ApiResource::erase::<ClusterRoleBinding>(&()),
+        ApiResource::erase::<ClusterRole>(&()),
+    ];
+    let mut found = Vec::new();
+    for kind in kinds {
+        let list = Api::<DynamicObject>::all_with(client.clone(), &kind)
+            .list_metadata(&ours())
+            .await
+            .map_err(|e| Error::State(format!("listing {}s: {e}", kind.kind)))?;
+        for name in list.items.into_iter().filter_map(|o| o.metadata.name) {
+            found.push((kind.clone(), name));
+        }
+    }
+    Ok(found)
 }
 
 fn server_url(kubeconfig: &Path, context: &str) -> Result<String> {
