@@ -1,6 +1,6 @@
 //! Evidence kept when a cluster scenario fails: the events and every container's log of the
-//! namespaces involved, under `target/harness/evidence/<scenario>/`, one file per container.
-//! (`scripts/test.sh` adds `kind export logs` for the whole run.)
+//! namespaces involved, one file per container, and `kind export logs` of the clusters, under
+//! `target/harness/evidence/<scenario>/`.
 
 use std::path::{Path, PathBuf};
 
@@ -10,8 +10,9 @@ use kube::{Api, api::LogParams};
 use crate::{Error, Result, fixtures};
 
 /// Runs a scenario's body; when it panics (a failed assertion), first keeps the evidence under
-/// [`dir`]`(scenario)`: Vault's namespace in the vault cluster and every app-cluster namespace
-/// created since the body started (parallel scenarios' included: more evidence, never less).
+/// [`dir`]`(scenario)`: Vault's namespace in the vault cluster, every app-cluster namespace
+/// created since the body started (parallel scenarios' included: more evidence, never less) and
+/// `kind export logs` of both clusters (not on an existing substrate: kind does not list them).
 pub async fn kept_on_failure<F: Future>(scenario: &str, body: F) -> F::Output {
     use futures::FutureExt;
     let started = jiff::Timestamp::now() - jiff::SignedDuration::from_secs(1);
@@ -50,6 +51,11 @@ async fn keep_since(scenario: &str, started: jiff::Timestamp) -> Result<()> {
         )
         .await?;
     }
+    let names = clusters.iter().map(|c| (c.role, c.name.clone())).collect();
+    let state = crate::cluster::dir(&crate::paths::state_dir());
+    crate::cluster::kind::Kind::new(names, crate::cluster::kind::ImageSource::Offline, &state)?
+        .export_logs(&dir(scenario).join("kind-logs"))
+        .await?;
     eprintln!("evidence of {scenario} kept in {}", dir(scenario).display());
     Ok(())
 }

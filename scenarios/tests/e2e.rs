@@ -816,14 +816,13 @@ mod delivery {
     };
 
     /// Runs the plan; on failure the evidence is kept under target/harness/evidence/<test>.
-    async fn measured(method: Method, plan: Plan) -> MethodRun {
+    async fn measured(test: &str, method: Method, plan: Plan) -> MethodRun {
         let cfg = Config::load(paths::config_file().as_deref()).expect("the config harness up used");
         let session = Session::load(&paths::state_dir(), &cfg)
             .await
             .expect("harness up has run");
-        let test = format!("delivery-{method}-{}", plan.profile.name());
         let run = session
-            .run(method, plan, &evidence::dir(&test))
+            .run(method, plan, &evidence::dir(test))
             .await
             .unwrap_or_else(|e| panic!("{e}"));
         println!("{}", report::terminal(&report::build(&run.samples)));
@@ -846,27 +845,39 @@ mod delivery {
 
     #[tokio::test]
     async fn agent_sidecar_tuned_delivers_to_the_app_container_and_rotations_arrive_without_restart() {
-        let run = measured(Method::AgentSidecar, Plan::quick()).await;
-        assert_all_measured(&run, Plan::quick());
+        let test = this_test!();
+        evidence::kept_on_failure(&test, async {
+            let run = measured(&test, Method::AgentSidecar, Plan::quick()).await;
+            assert_all_measured(&run, Plan::quick());
+        })
+        .await
     }
 
     #[tokio::test]
     async fn injector_tuned_adds_its_agents_delivers_to_the_app_container_and_rotations_arrive_without_restart() {
-        let run = measured(Method::Injector, Plan::quick()).await;
-        assert_all_measured(&run, Plan::quick());
+        let test = this_test!();
+        evidence::kept_on_failure(&test, async {
+            let run = measured(&test, Method::Injector, Plan::quick()).await;
+            assert_all_measured(&run, Plan::quick());
+        })
+        .await
     }
 
     #[tokio::test]
     async fn eso_tuned_delivers_through_a_secret_volume_and_rotations_arrive_without_restart() {
-        let run = measured(Method::Eso, Plan::quick()).await;
-        assert_all_measured(&run, Plan::quick());
+        let test = this_test!();
+        evidence::kept_on_failure(&test, async {
+            let run = measured(&test, Method::Eso, Plan::quick()).await;
+            assert_all_measured(&run, Plan::quick());
+        })
+        .await
     }
 
     /// Upstream defaults: delivery must work; a rotation may legitimately not arrive within the
     /// bound (ESO refreshes hourly), which is recorded as "not within 6 min", not a failure.
-    async fn defaults(method: Method) {
+    async fn defaults(test: &str, method: Method) {
         let plan = Plan::defaults();
-        let run = measured(method, plan).await;
+        let run = measured(test, method, plan).await;
         assert_eq!(run.values("delivery_latency").len(), plan.consumers * plan.rounds);
         assert_eq!(
             run.values("rotation_latency").len() + run.not_within("rotation_latency"),
@@ -876,17 +887,29 @@ mod delivery {
 
     #[tokio::test]
     async fn agent_sidecar_defaults_delivers_and_rotations_are_timed_or_bounded() {
-        defaults(Method::AgentSidecar).await;
+        let test = this_test!();
+        evidence::kept_on_failure(&test, async {
+            defaults(&test, Method::AgentSidecar).await;
+        })
+        .await
     }
 
     #[tokio::test]
     async fn injector_defaults_delivers_and_rotations_are_timed_or_bounded() {
-        defaults(Method::Injector).await;
+        let test = this_test!();
+        evidence::kept_on_failure(&test, async {
+            defaults(&test, Method::Injector).await;
+        })
+        .await
     }
 
     #[tokio::test]
     async fn eso_defaults_delivers_and_rotations_are_timed_or_bounded() {
-        defaults(Method::Eso).await;
+        let test = this_test!();
+        evidence::kept_on_failure(&test, async {
+            defaults(&test, Method::Eso).await;
+        })
+        .await
     }
 }
 
@@ -903,12 +926,12 @@ mod faults {
         paths, report,
     };
 
-    async fn measured(fault: Fault) {
+    async fn measured(test: &str, fault: Fault) {
         let cfg = Config::load(paths::config_file().as_deref()).expect("the config harness up used");
         let session = Session::load(&paths::state_dir(), &cfg)
             .await
             .expect("harness up has run");
-        let evidence = evidence::dir(&format!("faults-{}", fault.name()));
+        let evidence = evidence::dir(test);
         let runs = session
             .fault(fault, &Method::ALL, &evidence)
             .await
@@ -939,17 +962,29 @@ mod faults {
 
     #[tokio::test]
     async fn vault_sealed_under_running_consumers_is_survived_and_recovery_is_timed() {
-        measured(Fault::Sealed).await;
+        let test = this_test!();
+        evidence::kept_on_failure(&test, async {
+            measured(&test, Fault::Sealed).await;
+        })
+        .await
     }
 
     #[tokio::test]
     async fn vault_killed_right_after_a_rotation_is_survived_and_recovery_is_timed() {
-        measured(Fault::KilledDuringRotation).await;
+        let test = this_test!();
+        evidence::kept_on_failure(&test, async {
+            measured(&test, Fault::KilledDuringRotation).await;
+        })
+        .await
     }
 
     #[tokio::test]
     async fn vault_down_when_consumers_start_is_recorded_and_recovery_is_timed() {
-        measured(Fault::DownAtPodStart).await;
+        let test = this_test!();
+        evidence::kept_on_failure(&test, async {
+            measured(&test, Fault::DownAtPodStart).await;
+        })
+        .await
     }
 }
 
