@@ -6,9 +6,13 @@
 # source (cached outside the clone) and runs `harness up`; this script runs `harness down`
 # at the end, after exporting the clusters' logs if a scenario failed. HARNESS_KEEP=1 keeps
 # the clusters. Extra arguments go to both nextest runs (for example: -E 'test(/login/)').
+# Everything printed is also kept in target/harness/test-output.log, which the secret-hygiene
+# check reads once more at the end, with the e2e run's JUnit.
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$root"
+mkdir -p target/harness
+exec > >(tee target/harness/test-output.log) 2>&1
 
 scripts/install-nextest.sh
 scripts/install-bao.sh
@@ -32,4 +36,8 @@ trap teardown EXIT
 
 echo "== cluster scenarios, outages, Ctrl-C and panics, secret hygiene (profile e2e)"
 cargo nextest run --workspace --profile e2e "$@" || e2e_status=$?
+if ((e2e_status == 0)); then
+  echo "== secret hygiene once more, over the e2e run's JUnit and this script's output (profile hygiene)"
+  cargo nextest run --workspace --profile hygiene || e2e_status=$?
+fi
 exit "$e2e_status"
