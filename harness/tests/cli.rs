@@ -305,6 +305,11 @@ fn report_renders_markdown_json_and_charts_from_samples() {
     assert_eq!(json["methods"][0]["rotation"]["samples"], 12);
     let svg = std::fs::read_to_string(run.join("report/rotation_latency.svg")).unwrap();
     assert_eq!(svg.matches("<circle").count(), 12);
+
+    let o = work.harness(&["report", "--in", "run", "--out", "elsewhere"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let elsewhere = std::fs::read_to_string(work.dir.path().join("elsewhere/report.md")).unwrap();
+    assert_eq!(elsewhere, md, "--out writes the same report elsewhere");
 }
 
 #[test]

@@ -59,11 +59,14 @@ enum Command {
     },
     /// Run the conformance job and write its results.
     Run(run::RunArgs),
-    /// Render the report (Markdown, JSON, SVG charts) from a run's samples into <DIR>/report.
+    /// Render the report (Markdown, JSON, SVG charts) from the samples (*.jsonl) in a directory.
     Report {
-        /// Directory written by `harness run --out`.
+        /// Directory written by `harness run --out` (or any holding its samples).
         #[arg(long = "in", value_name = "DIR")]
         input: PathBuf,
+        /// Where to write the report (default: <DIR>/report).
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
     },
 }
 
@@ -141,15 +144,17 @@ async fn dispatch(mut cli: Cli) -> crate::Result<ExitCode> {
         Command::Images(ImagesCommand::Build) => images_build().await,
         Command::Up(args) => up::up(args, load()?, &cli.state_dir).await,
         Command::Down { export_logs } => up::down(load()?, &cli.state_dir, export_logs.as_deref()).await,
-        Command::Report { input } => report(&input),
+        Command::Report { input, out } => {
+            let out = out.unwrap_or_else(|| input.join("report"));
+            report(&input, &out)
+        }
     }
 }
 
-/// Renders `<dir>/report/` from the samples `harness run --out <dir>` wrote.
-fn report(input: &std::path::Path) -> crate::Result<ExitCode> {
+/// Renders the report into `out` from the samples in `input`.
+fn report(input: &std::path::Path, out: &std::path::Path) -> crate::Result<ExitCode> {
     let samples = crate::report::read_samples(input)?;
-    let out = input.join("report");
-    let report = crate::report::write(&samples, &out)?;
+    let report = crate::report::write(&samples, out)?;
     println!("{}", crate::report::markdown(&report));
     println!("report written to {}", out.display());
     Ok(ExitCode::SUCCESS)
