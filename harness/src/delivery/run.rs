@@ -209,15 +209,17 @@ impl Run<'_> {
             }
         }
 
+        // Before the rotations: the value the app container was just checked to hold is the one to
+        // look for (a rotation the method never delivers would hide a stored Secret).
+        if let Some(first) = last_round.first() {
+            samples.push(self.secret_at_rest(first).await?);
+        }
         let rotation_start = now();
         let rotated = try_join_all(last_round.iter_mut().map(|w| self.rotate(w))).await?;
         let rotation_end = now();
         samples.extend(rotated.into_iter().flatten());
 
         samples.extend(self.overhead(&last_round).await?);
-        if let Some(first) = last_round.first() {
-            samples.push(self.secret_at_rest(first).await?);
-        }
         samples.push(self.vault_load(last_round.len(), rotation_start, rotation_end).await?);
         Ok(samples)
     }
@@ -382,7 +384,8 @@ impl Run<'_> {
     }
 
     /// Whether the secret is also stored in the app cluster's etcd: a Kubernetes Secret in the
-    /// consumer's namespace holding every current value (kind does not encrypt etcd at rest).
+    /// consumer's namespace holding every value the app container holds (kind does not encrypt
+    /// etcd at rest).
     async fn secret_at_rest(&self, watched: &Watched) -> Result<Sample> {
         use crate::secret::ExposeSecret;
         use k8s_openapi::api::core::v1::Secret;
