@@ -2,6 +2,11 @@
 //! profile's setup script runs `scripts/e2e-up.sh`, which builds the images and brings them up).
 //! Run: `cargo nextest run -P e2e`; one group: `cargo nextest run -P e2e -E 'test(/^clusters::/)'`.
 
+/// The `harness` binary the e2e setup script built (this test crate is another package).
+fn harness_binary() -> std::path::PathBuf {
+    harness::fixtures::repo_root().join("target/debug/harness")
+}
+
 /// `module::test` of the test it is used in: the name its evidence directory gets.
 macro_rules! this_test {
     () => {{
@@ -695,7 +700,7 @@ mod existing_substrate {
     }
 
     fn harness(config: &Path, state: &Path, args: &[&str]) -> std::process::Output {
-        Command::new(fixtures::repo_root().join("target/debug/harness"))
+        Command::new(super::harness_binary())
             .arg("--config")
             .arg(config)
             .arg("--state-dir")
@@ -815,14 +820,15 @@ mod delivery {
         evidence, measure, paths, report,
     };
 
-    /// Runs the plan; on failure the evidence is kept under target/harness/evidence/<test>.
+    /// Runs the plan; on failure its evidence is kept under target/harness/evidence/<test>/run
+    /// (the test's own wrapper adds the clusters' evidence next to it).
     async fn measured(test: &str, method: Method, plan: Plan) -> MethodRun {
         let cfg = Config::load(paths::config_file().as_deref()).expect("the config harness up used");
         let session = Session::load(&paths::state_dir(), &cfg)
             .await
             .expect("harness up has run");
         let run = session
-            .run(method, plan, &evidence::dir(test))
+            .run(method, plan, &evidence::dir(test).join("run"))
             .await
             .unwrap_or_else(|e| panic!("{e}"));
         println!("{}", report::terminal(&report::build(&run.samples)));
@@ -931,7 +937,7 @@ mod faults {
         let session = Session::load(&paths::state_dir(), &cfg)
             .await
             .expect("harness up has run");
-        let evidence = evidence::dir(test);
+        let evidence = evidence::dir(test).join("run");
         let runs = session
             .fault(fault, &Method::ALL, &evidence)
             .await
@@ -1195,7 +1201,7 @@ mod interrupts {
 
         /// `harness <args>` (the binary the setup script built) on this state dir and config.
         fn harness(&self, args: &[&str]) -> Command {
-            let mut command = Command::new(harness::fixtures::repo_root().join("target/debug/harness"));
+            let mut command = Command::new(super::harness_binary());
             command
                 .current_dir(self.path())
                 .env("HARNESS_STATE_DIR", self.path().join("state"))
@@ -1348,18 +1354,9 @@ mod interrupts {
         let leftovers = Leftovers::baseline().await;
         for point in ["up-clusters-created", "up-vault-initialised"] {
             let scratch = Scratch::with_test_clusters();
-            let out = scratch
-                .harness(&["up"])
-                .env("HARNESS_FAILPOINT", point)
-                .output()
-                .await
-                .unwrap();
-            let stderr = String::from_utf8_lossy(&out.stderr);
-            println!("panic at {point}: exit {:?}", out.status.code());
-            assert_eq!(out.status.code(), Some(1), "{point}: {stderr}");
+            let stderr = panicked_at(scratch.harness(&["up"]), point).await;
             assert!(
-                stderr.trim_end().ends_with("cleaned up what this command had created")
-                    && stderr.contains(&format!("panicked: failpoint {point}")),
+                stderr.trim_end().ends_with("cleaned up what this command had created"),
                 "{point}: {stderr}"
             );
             assert_eq!(leftovers.found().await, Vec::<String>::new(), "{point}: nothing left");
@@ -1367,9 +1364,22 @@ mod interrupts {
         }
     }
 
+    /// Runs `command` with a panic at `point`: it must exit 1 and report the panic. Its stderr.
+    async fn panicked_at(mut command: Command, point: &str) -> String {
+        let out = command.env("HARNESS_FAILPOINT", point).output().await.unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        println!("panic at {point}: exit {:?}", out.status.code());
+        assert_eq!(out.status.code(), Some(1), "{point}: {stderr}");
+        assert!(
+            stderr.contains(&format!("panicked: failpoint {point}")),
+            "{point}: {stderr}"
+        );
+        stderr
+    }
+
     /// `harness <args>` on the clusters under test (their state dir and config).
     fn on_the_clusters_under_test(args: &[&str]) -> Command {
-        let mut command = Command::new(harness::fixtures::repo_root().join("target/debug/harness"));
+        let mut command = Command::new(super::harness_binary());
         command.env("HARNESS_STATE_DIR", paths::state_dir()).args(args);
         if let Some(config) = paths::config_file() {
             command.env("HARNESS_CONFIG", config);
@@ -1420,18 +1430,7 @@ mod interrupts {
                 vec!["run", "--methods", "agent_sidecar,eso", "--out", out],
             ),
         ] {
-            let result = on_the_clusters_under_test(&args)
-                .env("HARNESS_FAILPOINT", point)
-                .output()
-                .await
-                .unwrap();
-            let stderr = String::from_utf8_lossy(&result.stderr);
-            println!("panic at {point}: exit {:?}", result.status.code());
-            assert_eq!(result.status.code(), Some(1), "{point}: {stderr}");
-            assert!(
-                stderr.contains(&format!("panicked: failpoint {point}")),
-                "{point}: {stderr}"
-            );
+            panicked_at(on_the_clusters_under_test(&args), point).await;
             assert!(
                 bao_servers().await <= before,
                 "{point}: a server process outlived harness run"
@@ -1446,14 +1445,9 @@ mod interrupts {
     async fn a_panic_during_each_vault_outage_brings_vault_back_and_leaves_no_namespace() {
         let out_dir = tempfile::tempdir().unwrap();
         let args = ["run", "--methods", "agent_sidecar", "--faults", "--out"];
-        let result = on_the_clusters_under_test(&args)
-            .arg(out_dir.path())
-            .env("HARNESS_FAILPOINT", "fault-vault-away")
-            .output()
-            .await
-            .unwrap();
-        let stderr = String::from_utf8_lossy(&result.stderr);
-        assert_eq!(result.status.code(), Some(1), "{stderr}");
+        let mut command = on_the_clusters_under_test(&args);
+        command.arg(out_dir.path());
+        let stderr = panicked_at(command, "fault-vault-away").await;
         let panicked = stderr.matches("panicked: failpoint fault-vault-away").count();
         assert_eq!(panicked, 3, "each outage failed on the panic: {stderr}");
         let vault = harness::vault::in_cluster::root(&paths::state_dir()).unwrap();
