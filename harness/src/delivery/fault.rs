@@ -154,7 +154,7 @@ async fn under_running_consumers(fault: Fault, runs: &[Run<'_>], recovery: &Reco
                 run.write(&w.consumer.secret_name, &w.expected).await?;
             }
             let struck = now();
-            outage::kill_pod(runs[0].env.vault_cluster).await?;
+            outage::kill_pod(runs[0].env.vault_cluster, root).await?;
             struck
         }
         _ => {

@@ -421,13 +421,21 @@ pub mod outage {
     }
 
     /// Kills the server's pod at once; the StatefulSet starts a new one, which comes up sealed.
-    pub async fn kill_pod(vault_cluster: &kube::Client) -> Result<()> {
+    /// Returns once the killed server has stopped answering: with a zero grace period the pod
+    /// object goes at once, but its process serves a moment longer, and a [`restore`] that
+    /// found it still unsealed would leave the sealed replacement behind.
+    pub async fn kill_pod(vault_cluster: &kube::Client, vault: &Vault) -> Result<()> {
         step!("kill pod vault/vault-0");
         Api::<Pod>::namespaced(vault_cluster.clone(), "vault")
             .delete("vault-0", &DeleteParams::default().grace_period(0))
             .await
-            .map(drop)
-            .map_err(|e| Error::State(format!("cannot delete pod vault/vault-0: {e}")))
+            .map_err(|e| Error::State(format!("cannot delete pod vault/vault-0: {e}")))?;
+        let what = format!("the killed Vault server at {} to stop answering", vault.endpoint.addr);
+        wait::until(&what, SERVER_START_TIMEOUT, Duration::from_millis(100), || async {
+            let gone = vault.status().await.map_or(true, |status| status.sealed);
+            Ok(gone.then_some(()))
+        })
+        .await
     }
 
     /// Scales the server to `replicas`: 0 makes Vault unreachable (connection refused).
