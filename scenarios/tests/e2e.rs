@@ -1211,11 +1211,7 @@ mod interrupts {
         }
 
         fn quiet(&self, args: &[&str]) -> tokio::process::Child {
-            self.harness(args)
-                .stdout(std::process::Stdio::null())
-                .stderr(std::process::Stdio::null())
-                .spawn()
-                .unwrap()
+            spawn_quiet(self.harness(args))
         }
 
         async fn down(&self) -> bool {
@@ -1237,6 +1233,15 @@ mod interrupts {
         async fn interrupt(&self, args: &[&str], after: Duration) -> Option<i32> {
             interrupt(self.quiet(args), after).await
         }
+    }
+
+    /// Starts `command` with its output discarded.
+    fn spawn_quiet(mut command: Command) -> tokio::process::Child {
+        command
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap()
     }
 
     /// Sends SIGINT to `child` after `after`; its exit code.
@@ -1462,12 +1467,9 @@ mod interrupts {
         for round in 0..3 {
             let out_dir = tempfile::tempdir().unwrap();
             let args = ["run", "--methods", "agent_sidecar,injector,eso", "--out"];
-            let child = on_the_clusters_under_test(&args)
-                .arg(out_dir.path())
-                .stdout(std::process::Stdio::null())
-                .stderr(std::process::Stdio::null())
-                .spawn()
-                .unwrap();
+            let mut command = on_the_clusters_under_test(&args);
+            command.arg(out_dir.path());
+            let child = spawn_quiet(command);
             // The Vault tier takes ~3 s; delivery starts right after it.
             let after = Duration::from_secs_f64(rand::rng().random_range(5.0..40.0));
             let code = interrupt(child, after).await;
