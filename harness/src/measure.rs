@@ -1,60 +1,201 @@
 //! Measurements are data: each sample is one JSON line; summaries are computed from samples only.
+//! Every sample says which run it belongs to (run id, harness commit, host CPUs), when its
+//! measurement started and what else the harness was doing at the time.
 
-use std::{collections::BTreeMap, io::Write, path::Path, time::Duration};
+use std::{collections::BTreeMap, io::Write, path::Path, sync::OnceLock, time::Duration};
 
 use serde::{Deserialize, Serialize};
 
-use crate::{Error, Result};
+use crate::{Error, Result, delivery::fault::Fault};
+
+/// What a sample measures. The serde names are the metric names in `samples.jsonl`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Metric {
+    /// Consumer pod created → the value readable in the application container (ms).
+    DeliveryLatency,
+    /// Vault write → the application container sees the new value (ms).
+    RotationLatency,
+    /// Containers (init containers included) in the admitted consumer pod besides the app's.
+    AddedContainersPerPod,
+    /// CPU of those containers per pod (millicores).
+    PodOverheadCpu,
+    /// Working-set memory of those containers per pod (MiB).
+    PodOverheadMemory,
+    /// Containers of the method's per-cluster components.
+    ClusterComponents,
+    ClusterComponentsCpu,
+    ClusterComponentsMemory,
+    /// Vault requests from the consumers' namespace, per pod per minute, from the audit log.
+    VaultRequestsPerPodMinute,
+    /// Whether a Kubernetes Secret in the consumer's namespace holds every delivered value.
+    StoredAsKubernetesSecret,
+    /// One Kubernetes-auth login from a pod (ms).
+    LoginLatency,
+    /// Under a fault: the consumer pod was Running during the outage.
+    PodRunningDuringOutage,
+    /// Under a fault: the application held (or, for a new pod, had) a complete value.
+    AppHasValueDuringOutage,
+    /// Under a fault: container restarts of the consumer pod.
+    Restarts,
+    /// Under a fault: Vault back and unsealed → the application sees the current value (ms).
+    RecoveryLatency,
+}
+
+/// The metric's serde name, as in `samples.jsonl`.
+impl std::fmt::Display for Metric {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match serde_json::to_value(self) {
+            Ok(serde_json::Value::String(name)) => f.write_str(&name),
+            _ => write!(f, "{self:?}"),
+        }
+    }
+}
 
 /// One measured value, as written to `samples.jsonl`: what was measured (method, profile,
-/// metric), the value with its unit, and the versions it was measured on.
+/// metric, and the fault it was measured under, if any), the value with its unit, the versions it
+/// was measured on, and the run it belongs to.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Sample {
     pub method: String,
     pub profile: String,
-    pub metric: String,
+    pub metric: Metric,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub fault: Option<Fault>,
     pub value: f64,
     pub unit: String,
     pub outcome: Outcome,
     pub versions: BTreeMap<String, String>,
+    #[serde(default)]
+    pub run: RunInfo,
+    /// Unix time (s) at which this sample's measurement started.
+    #[serde(default)]
+    pub started_at: f64,
+    /// What else the harness was doing while this sample was measured (other methods' phases,
+    /// other scenarios), as their labels; empty when nothing else ran.
+    #[serde(default)]
+    pub concurrent: Vec<String>,
 }
 
-/// Whether a sample is a measurement or the bound a wait ran out at.
+/// Which run a sample belongs to.
+#[derive(Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct RunInfo {
+    /// One id per `harness run` process, or per `cargo nextest run` (its `NEXTEST_RUN_ID`).
+    pub id: String,
+    /// The harness's git commit (`-dirty` with uncommitted changes), or `unknown`.
+    pub commit: String,
+    /// CPUs of the host the run was measured on.
+    pub host_cpus: usize,
+}
+
+impl RunInfo {
+    /// This process's run, computed once.
+    pub fn current() -> &'static RunInfo {
+        static CURRENT: OnceLock<RunInfo> = OnceLock::new();
+        CURRENT.get_or_init(|| RunInfo {
+            id: std::env::var("NEXTEST_RUN_ID").unwrap_or_else(|_| {
+                let started = jiff::Timestamp::now().strftime("%Y%m%dT%H%M%SZ");
+                format!("{started}-{}", std::process::id())
+            }),
+            commit: commit(),
+            host_cpus: std::thread::available_parallelism().map_or(0, usize::from),
+        })
+    }
+
+    /// `id` shortened for tables.
+    pub fn label(&self) -> String {
+        match self.id.is_empty() {
+            true => "unrecorded".into(),
+            false => self.id.chars().take(20).collect(),
+        }
+    }
+}
+
+/// The checkout's commit, from git (bounded: git answers these from local files).
+fn commit() -> String {
+    let git = |args: &[&str]| {
+        std::process::Command::new("git")
+            .arg("-C")
+            .arg(crate::fixtures::repo_root())
+            .args(args)
+            .stderr(std::process::Stdio::null())
+            .output()
+            .ok()
+            .filter(|o| o.status.success())
+            .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+    };
+    match git(&["rev-parse", "--short=12", "HEAD"]) {
+        Some(head) if !head.is_empty() => {
+            let dirty = git(&["status", "--porcelain", "--untracked-files=no"]).is_some_and(|s| !s.is_empty());
+            if dirty { format!("{head}-dirty") } else { head }
+        }
+        _ => "unknown".into(),
+    }
+}
+
+/// Whether a sample is a measurement, the bound a wait ran out at, or a figure that does not
+/// apply to the method (it has nothing to measure there).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Outcome {
     Measured,
     /// The bounded wait ran out: `value` is the bound, the real value is larger (or infinite).
     NotWithin,
+    /// Nothing to measure (e.g. the per-cluster components of a method that has none).
+    NotApplicable,
 }
 
 impl Sample {
-    pub fn millis(method: &str, profile: &str, metric: &str, elapsed: Duration) -> Sample {
+    pub fn millis(method: &str, profile: &str, metric: Metric, elapsed: Duration) -> Sample {
         Sample::new(method, profile, metric, elapsed.as_secs_f64() * 1000.0, "ms")
     }
 
-    pub fn new(method: &str, profile: &str, metric: &str, value: f64, unit: &str) -> Sample {
+    pub fn new(method: &str, profile: &str, metric: Metric, value: f64, unit: &str) -> Sample {
         Sample {
             method: method.into(),
             profile: profile.into(),
-            metric: metric.into(),
+            metric,
+            fault: None,
             value,
             unit: unit.into(),
             outcome: Outcome::Measured,
             versions: BTreeMap::new(),
+            run: RunInfo::current().clone(),
+            started_at: 0.0,
+            concurrent: Vec::new(),
         }
     }
 
     /// A wait for `metric` that ran out after `bound`.
-    pub fn not_within(method: &str, profile: &str, metric: &str, bound: Duration) -> Sample {
+    pub fn not_within(method: &str, profile: &str, metric: Metric, bound: Duration) -> Sample {
         Sample {
             outcome: Outcome::NotWithin,
             ..Sample::millis(method, profile, metric, bound)
         }
     }
 
+    /// `metric` does not apply to `method`.
+    pub fn not_applicable(method: &str, profile: &str, metric: Metric) -> Sample {
+        Sample {
+            outcome: Outcome::NotApplicable,
+            ..Sample::new(method, profile, metric, 0.0, "")
+        }
+    }
+
     pub fn with_versions(mut self, versions: &BTreeMap<String, String>) -> Sample {
         self.versions = versions.clone();
+        self
+    }
+
+    pub fn under(mut self, fault: Fault) -> Sample {
+        self.fault = Some(fault);
+        self
+    }
+
+    /// When the measurement started and what ran meanwhile.
+    pub fn during(mut self, started_at: f64, concurrent: &[String]) -> Sample {
+        self.started_at = started_at;
+        self.concurrent = concurrent.to_vec();
         self
     }
 }
@@ -103,13 +244,20 @@ mod tests {
     }
 
     #[test]
+    fn a_metric_displays_as_its_name_in_the_samples() {
+        assert_eq!(Metric::StoredAsKubernetesSecret.to_string(), "stored_as_kubernetes_secret");
+        let parsed: Metric = serde_json::from_str("\"vault_requests_per_pod_minute\"").unwrap();
+        assert_eq!(parsed, Metric::VaultRequestsPerPodMinute);
+    }
+
+    #[test]
     fn samples_round_trip_as_json_lines() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("s/samples.jsonl");
         let versions = BTreeMap::from([("openbao".to_string(), "2.7.2".to_string())]);
         let sample =
-            Sample::millis("kubernetes_auth", "-", "login_latency", Duration::from_millis(12)).with_versions(&versions);
-        let bound = Sample::not_within("eso", "defaults", "rotation_latency", Duration::from_secs(360));
+            Sample::millis("kubernetes_auth", "-", Metric::LoginLatency, Duration::from_millis(12)).with_versions(&versions);
+        let bound = Sample::not_within("m", "defaults", Metric::RotationLatency, Duration::from_secs(360));
         append(&path, &[sample.clone(), bound.clone()]).unwrap();
         let read: Vec<Sample> = std::fs::read_to_string(&path)
             .unwrap()
@@ -120,5 +268,8 @@ mod tests {
         assert_eq!(bound.value, 360_000.0);
         let line = serde_json::to_string(&bound).unwrap();
         assert!(line.contains("\"outcome\":\"not_within\""), "{line}");
+        assert!(line.contains("\"metric\":\"rotation_latency\""), "{line}");
+        assert_eq!(bound.run.id, RunInfo::current().id);
+        assert!(bound.run.host_cpus >= 1);
     }
 }

@@ -49,7 +49,7 @@ enum Command {
     /// Build every image the clusters need, from source, with no registry.
     #[command(subcommand)]
     Images(ImagesCommand),
-    /// Bring up the two kind clusters (Vault in the vault cluster comes with issue #4).
+    /// Bring up the two clusters, Vault in the vault cluster, and kubernetes auth for the app cluster.
     Up(up::UpArgs),
     /// Remove everything `up` created; idempotent.
     Down {
@@ -67,13 +67,22 @@ enum Command {
         /// Where to write the report (default: <DIR>/report).
         #[arg(long, value_name = "DIR")]
         out: Option<PathBuf>,
+        /// Render samples of several runs together, each row labelled with its run (refused
+        /// without: figures of different runs are not comparable unlabelled).
+        #[arg(long)]
+        merge_runs: bool,
     },
 }
 
 #[derive(Debug, Subcommand)]
 enum ImagesCommand {
-    /// Build (or reuse from the cache) every image.
-    Build,
+    /// Build (or reuse from the cache) every image: the kind node image with everything
+    /// preloaded, and every delivery method's own images.
+    Build {
+        /// Only the harness's own images, for clusters on upstream node images (the nightly matrix).
+        #[arg(long)]
+        online: bool,
+    },
 }
 
 /// Flags shared by the commands that start a Vault.
@@ -141,32 +150,45 @@ async fn dispatch(mut cli: Cli) -> crate::Result<ExitCode> {
         Command::Doctor => Ok(doctor::run()),
         Command::Vault(command) => vault::run(command, load()?, &cli.state_dir).await,
         Command::Run(args) => run::run(args, load()?, &cli.state_dir).await,
-        Command::Images(ImagesCommand::Build) => images_build().await,
+        Command::Images(ImagesCommand::Build { online }) => images_build(online).await,
         Command::Up(args) => up::up(args, load()?, &cli.state_dir).await,
         Command::Down { export_logs } => up::down(load()?, &cli.state_dir, export_logs.as_deref()).await,
-        Command::Report { input, out } => {
+        Command::Report {
+            input,
+            out,
+            merge_runs,
+        } => {
             let out = out.unwrap_or_else(|| input.join("report"));
-            report(&input, &out)
+            report(&input, &out, merge_runs)
         }
     }
 }
 
 /// Renders the report into `out` from the samples in `input`.
-fn report(input: &std::path::Path, out: &std::path::Path) -> crate::Result<ExitCode> {
+fn report(input: &std::path::Path, out: &std::path::Path, merge_runs: bool) -> crate::Result<ExitCode> {
     let samples = crate::report::read_samples(input)?;
-    let report = crate::report::write(&samples, out)?;
+    let report = crate::report::write(&samples, out, merge_runs)?;
     println!("{}", crate::report::markdown(&report));
     println!("report written to {}", out.display());
     Ok(ExitCode::SUCCESS)
 }
 
-/// Builds every image from source with the scripts in `scripts/images/` (cached outside the clone).
-async fn images_build() -> crate::Result<ExitCode> {
+/// Builds every image from source with the scripts in `scripts/images/` (cached outside the
+/// clone); the delivery methods whose images are built come from the registry, each by its
+/// `scripts/images/<method>.sh`.
+async fn images_build(online: bool) -> crate::Result<ExitCode> {
     crate::prerequisite::program("go", crate::prerequisite::GO_HINT)?;
     crate::prerequisite::docker().await?;
     let script = crate::fixtures::repo_root().join("scripts/images/all.sh");
+    let methods: Vec<&str> = crate::delivery::Method::all()
+        .into_iter()
+        .filter(|m| !m.images().is_empty())
+        .map(|m| m.name())
+        .collect();
     let status = tokio::process::Command::new("bash")
         .arg(&script)
+        .args(online.then_some("--online"))
+        .env("HARNESS_METHODS", methods.join(" "))
         .status()
         .await
         .map_err(Error::io(format!("cannot run {}", script.display())))?;

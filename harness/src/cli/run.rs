@@ -35,7 +35,8 @@ pub struct RunArgs {
     /// CA certificate for --vault-addr over TLS.
     #[arg(long, value_name = "FILE", requires = "vault_addr")]
     vault_ca: Option<PathBuf>,
-    /// Delivery methods to measure (comma-separated; default: all) when the clusters are up.
+    /// Delivery methods to measure (comma-separated; default: every registered method) when the
+    /// clusters are up.
     #[arg(long, value_delimiter = ',', value_name = "METHOD")]
     methods: Vec<Method>,
     /// Delivery profile: tuned (10 s intervals, the quick run) or defaults (upstream defaults,
@@ -141,7 +142,7 @@ async fn delivery(args: &RunArgs, cfg: &Config, state_dir: &Path, out: &Path) ->
         ProfileArg::Defaults => Plan::defaults(),
     };
     let methods = match args.methods.is_empty() {
-        true => Method::ALL.to_vec(),
+        true => Method::all(),
         false => args.methods.clone(),
     };
     let session = Session::load(state_dir, cfg).await?;
@@ -209,7 +210,7 @@ async fn faults(session: &Session, methods: &[Method], out: &Path, samples: &mut
 /// appended to the job summary.
 fn write_report(samples: &[Sample], out: &Path) -> Result<()> {
     let dir = out.join("report");
-    let report = report::write(samples, &dir)?;
+    let report = report::write(samples, &dir, false)?;
     println!("\nReport (Markdown, JSON, SVG charts) in {}", dir.display());
     if let Some(summary) = std::env::var_os("GITHUB_STEP_SUMMARY") {
         use std::io::Write;

@@ -3,11 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use k8s_openapi::api::{
-    admissionregistration::v1::MutatingWebhookConfiguration,
-    core::v1::{Endpoints, Namespace, Node},
-    rbac::v1::{ClusterRole, ClusterRoleBinding},
-};
+use k8s_openapi::api::core::v1::{Endpoints, Namespace, Node};
 use kube::{
     Api,
     api::{ApiResource, DeleteParams, DynamicObject, ListParams},
@@ -128,14 +124,17 @@ fn ours() -> ListParams {
     ListParams::default().labels("app.kubernetes.io/managed-by=vault-k8s-harness")
 }
 
-/// The cluster-wide objects the harness labelled as its own (the injector's and ESO's RBAC, the
-/// injector's webhook), webhooks first, as (kind, name).
+/// The cluster-wide objects the harness labelled as its own, of every kind a delivery method
+/// creates, webhooks first (nothing is admitted through a webhook whose server is gone), as
+/// (kind, name).
 pub async fn labelled_cluster_wide(client: &kube::Client) -> Result<Vec<(ApiResource, String)>> {
-    let kinds = [
-        ApiResource::erase::<MutatingWebhookConfiguration>(&()),
-        ApiResource::erase::<ClusterRoleBinding>(&()),
-        ApiResource::erase::<ClusterRole>(&()),
-    ];
+    let mut kinds: Vec<ApiResource> = Vec::new();
+    for kind in crate::delivery::Method::all().iter().flat_map(|m| m.cluster_scoped_kinds()) {
+        if !kinds.iter().any(|k| k.group == kind.group && k.kind == kind.kind) {
+            kinds.push(kind);
+        }
+    }
+    kinds.sort_by_key(|k| !k.kind.ends_with("WebhookConfiguration"));
     let mut found = Vec::new();
     for kind in kinds {
         let list = Api::<DynamicObject>::all_with(client.clone(), &kind)

@@ -68,15 +68,15 @@ fn offline_node_image() -> String {
 }
 
 /// Images the harness builds itself: the consumer pods' base, the OpenBao image (server and
-/// agents), the injector and External Secrets Operator. The offline node image has them all
-/// preloaded; on an upstream node image they are loaded with `kind load` (no registry either way).
+/// agents), and every delivery method's own. The offline node image has them all preloaded; on an
+/// upstream node image they are loaded with `kind load` (no registry either way).
 pub fn local_images() -> Vec<String> {
-    vec![
-        "harness.local/debian-minbase:bookworm".to_string(),
+    let mut images = vec![
+        crate::delivery::APP_IMAGE.to_string(),
         format!("harness.local/openbao:{}", fixtures::version("OPENBAO_VERSION")),
-        format!("harness.local/vault-k8s:{}", fixtures::version("VAULT_K8S_VERSION")),
-        format!("harness.local/external-secrets:{}", fixtures::version("ESO_VERSION")),
-    ]
+    ];
+    images.extend(crate::delivery::Method::all().iter().flat_map(|m| m.images()));
+    images
 }
 
 pub struct Kind {

@@ -14,13 +14,16 @@ use std::{path::Path, time::Duration};
 
 use futures::future::try_join_all;
 
+use serde::{Deserialize, Serialize};
+
 use super::{
-    Method, Profile,
+    APP, Method, Profile,
+    activity::{Activity, Gate},
     run::{self, Env, MethodRun, Plan, Run, Watched, next_change, now, random_value},
 };
 use crate::{
     Error, Result, interrupt,
-    measure::Sample,
+    measure::{Metric, Sample},
     pods::{self, TestNamespace},
     secret::SecretData,
     vault::in_cluster::outage,
@@ -32,21 +35,30 @@ const OUTAGE: Duration = Duration::from_secs(30);
 /// How long the application may take to see the current value once Vault is back.
 const RECOVERY_BOUND: Duration = Duration::from_secs(360);
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+/// A Vault outage; the serde names are the names in samples, reports and evidence directories.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum Fault {
+    #[serde(rename = "vault_sealed")]
     Sealed,
+    #[serde(rename = "vault_killed_during_rotation")]
     KilledDuringRotation,
+    #[serde(rename = "vault_down_at_pod_start")]
     DownAtPodStart,
 }
 
 impl Fault {
     pub const ALL: [Fault; 3] = [Fault::Sealed, Fault::KilledDuringRotation, Fault::DownAtPodStart];
 
-    pub fn name(self) -> &'static str {
-        match self {
-            Fault::Sealed => "vault_sealed",
-            Fault::KilledDuringRotation => "vault_killed_during_rotation",
-            Fault::DownAtPodStart => "vault_down_at_pod_start",
+    pub fn name(self) -> String {
+        self.to_string()
+    }
+}
+
+impl std::fmt::Display for Fault {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match serde_json::to_value(self) {
+            Ok(serde_json::Value::String(name)) => f.write_str(&name),
+            _ => write!(f, "{self:?}"),
         }
     }
 }
@@ -73,8 +85,13 @@ pub async fn run(
         rotations: 0,
         bound: RECOVERY_BOUND,
     };
-    for method in methods {
-        interrupt::guarded(method.install(env.app, &env.target)).await?;
+    let label = format!("fault {fault}");
+    let _activity = Activity::begin(&env.activity, &label)?;
+    {
+        let _gate = interrupt::guarded(Gate::acquire(&env.activity, &label)).await?;
+        for method in methods {
+            interrupt::guarded(method.install(env.app, &env.target)).await?;
+        }
     }
     let mut namespaces = Vec::new();
     for method in methods {
@@ -111,7 +128,7 @@ pub async fn run(
     };
     if outcome.as_ref().is_err_and(|e| !matches!(e, Error::Interrupted)) {
         let mut kept: Vec<&str> = namespaces.iter().map(|ns| ns.name.as_str()).collect();
-        kept.extend(methods.iter().filter_map(|m| m.components()).map(|(ns, _)| ns));
+        kept.extend(methods.iter().filter_map(|m| m.components()).map(|c| c.namespace));
         run::keep_evidence(env, &kept, evidence).await;
     }
     for ns in namespaces {
@@ -140,11 +157,13 @@ pub async fn run(
 /// Sealed / killed: consumers get their value, Vault goes away, comes back; then a new value
 /// (sealed) or the value written just before the kill must reach the application.
 async fn under_running_consumers(fault: Fault, runs: &[Run<'_>], recovery: &Recovery<'_>) -> Result<Vec<Vec<Sample>>> {
-    let mut watched: Vec<Watched> = try_join_all(runs.iter().map(|r| r.start(0, 0)))
+    let starting = Activity::begin(&runs[0].env.activity, &format!("fault {fault}: pod starts"))?;
+    let mut watched: Vec<Watched> = try_join_all(runs.iter().map(|r| r.start(0, 0, &starting)))
         .await?
         .into_iter()
         .map(|(w, _)| w)
         .collect();
+    drop(starting);
     let before: Vec<SecretData> = watched.iter().map(|w| w.expected.clone()).collect();
     let root = runs[0].env.writer;
     let struck = match fault {
@@ -215,12 +234,13 @@ async fn at_pod_start(runs: &[Run<'_>], recovery: &Recovery<'_>) -> Result<Vec<V
     let mut all = Vec::new();
     for ((run, (consumer, expected)), (running, has_value)) in runs.iter().zip(prepared).zip(during) {
         pods::wait_running(run.env.app, run.namespace, &consumer.pod, RECOVERY_BOUND).await?;
-        let changes = pods::follow_log(run.env.app, run.namespace, &consumer.pod, "app").await?;
+        let changes = pods::follow_log(run.env.app, run.namespace, &consumer.pod, APP).await?;
         let pod = consumer.pod.clone();
         let mut w = Watched {
             consumer,
             changes,
             expected,
+            added_containers: Vec::new(),
         };
         // The first value the application ever sees, however early.
         let recovered = recovery_sample(run, Fault::DownAtPodStart, &mut w, 0.0, back).await?;
@@ -232,20 +252,15 @@ async fn at_pod_start(runs: &[Run<'_>], recovery: &Recovery<'_>) -> Result<Vec<V
 /// Time from Vault being back until the application sees a change made after `since` (clamped at
 /// zero when it saw it before Vault was back), checked to be the current value; or the bound.
 async fn recovery_sample(run: &Run<'_>, fault: Fault, w: &mut Watched, since: f64, back: f64) -> Result<Sample> {
-    let metric = format!("{}_recovery_latency", fault.name());
-    match next_change(&mut w.changes, since, RECOVERY_BOUND, &w.consumer).await {
+    let sample = match next_change(&mut w.changes, since, RECOVERY_BOUND, &w.consumer).await {
         Ok(seen) => {
             run.check_app_reads(&w.consumer, &w.expected).await?;
-            Ok(run.sample_ms(&metric, Duration::from_secs_f64((seen - back).max(0.0))))
+            run.sample_ms(Metric::RecoveryLatency, Duration::from_secs_f64((seen - back).max(0.0)))
         }
-        Err(Error::Timeout { .. }) => {
-            Ok(
-                Sample::not_within(run.method.name(), Profile::Tuned.name(), &metric, RECOVERY_BOUND)
-                    .with_versions(&run.versions),
-            )
-        }
-        Err(e) => Err(e),
-    }
+        Err(Error::Timeout { .. }) => run.not_within(Metric::RecoveryLatency, RECOVERY_BOUND),
+        Err(e) => return Err(e),
+    };
+    Ok(sample.under(fault).during(back, &[]))
 }
 
 async fn fault_samples(
@@ -259,9 +274,9 @@ async fn fault_samples(
     let restarts = pods::restarts(run.env.app, run.namespace, pod).await?;
     let flag = |b: bool| if b { 1.0 } else { 0.0 };
     Ok(vec![
-        run.sample(&format!("{}_pod_running", fault.name()), flag(running), "bool"),
-        run.sample(&format!("{}_app_has_value", fault.name()), flag(kept), "bool"),
-        run.sample(&format!("{}_restarts", fault.name()), f64::from(restarts), "count"),
+        run.sample(Metric::PodRunningDuringOutage, flag(running), "bool").under(fault),
+        run.sample(Metric::AppHasValueDuringOutage, flag(kept), "bool").under(fault),
+        run.sample(Metric::Restarts, f64::from(restarts), "count").under(fault),
         recovered,
     ])
 }
@@ -279,9 +294,13 @@ mod tests {
     use super::*;
 
     #[test]
-    fn fault_names_are_distinct_metric_prefixes() {
+    fn fault_names_are_distinct_and_round_trip_through_the_samples() {
         let names: std::collections::BTreeSet<_> = Fault::ALL.iter().map(|f| f.name()).collect();
-        assert_eq!(names.len(), 3);
-        assert!(names.iter().all(|n| n.starts_with("vault_")));
+        assert_eq!(names.len(), Fault::ALL.len());
+        assert_eq!(Fault::Sealed.to_string(), "vault_sealed");
+        for fault in Fault::ALL {
+            let json = serde_json::to_string(&fault).unwrap();
+            assert_eq!(serde_json::from_str::<Fault>(&json).unwrap(), fault);
+        }
     }
 }

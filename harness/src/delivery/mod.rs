@@ -1,25 +1,30 @@
-//! Delivery methods: how `secret/<name>` reaches an application container. Each method renders
-//! its manifests from `fixtures/delivery/<method>/`; [`run`] deploys them and measures.
+//! Delivery methods: how `secret/<name>` reaches an application container. Each method is one
+//! [`DeliveryMethod`] in its own file under `methods/`, its manifests in
+//! `fixtures/delivery/<name>/`, its image recipe (if it builds images) in
+//! `scripts/images/<name>.sh`, and one line in [`methods::REGISTRY`]; everything else — the
+//! runner, the faults, the report's order, `harness down`, the image build, the node preload, the
+//! e2e tests — iterates the registry.
 //!
 //! Every consumer pod has the same application container (`fixtures/delivery/app.yaml`): it reads
 //! the files under `/vault/secrets` and logs `changed <unix time>` whenever they change, so every
 //! method is observed by the same 100 ms poll in the application container itself.
 
-pub mod agent_sidecar;
+pub mod activity;
 pub mod audit;
-pub mod eso;
 pub mod fault;
-pub mod injector;
+pub mod methods;
 pub mod overhead;
 pub mod run;
 pub mod session;
 
-use std::{collections::BTreeMap, fmt, str::FromStr, time::Duration};
+use std::{collections::BTreeMap, fmt, ops::Deref, str::FromStr, time::Duration};
+
+use futures::future::BoxFuture;
+use kube::api::ApiResource;
 
 use crate::{
     Error, Result, apply,
     config::Config,
-    fixtures,
     secret::{SecretData, SecretString},
     vault::in_cluster::ClusterVault,
 };
@@ -29,93 +34,113 @@ const APP_CONTAINER: &str = include_str!("../../../fixtures/delivery/app.yaml");
 pub const APP_IMAGE: &str = "harness.local/debian-minbase:bookworm";
 /// Where every method delivers, as seen from the application container.
 pub const SECRETS_DIR: &str = "/vault/secrets";
+/// The application container's name in every consumer pod.
+pub const APP: &str = "app";
+
+/// The files the application container sees in [`SECRETS_DIR`], by name.
+pub type Files = BTreeMap<String, SecretString>;
 
 /// A way of getting a Vault secret into a pod.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Method {
-    /// The article's hand-written Vault Agent sidecar.
-    AgentSidecar,
-    /// The Vault Agent Injector (vault-k8s).
-    Injector,
-    /// External Secrets Operator, through a Kubernetes Secret mounted as a volume.
-    Eso,
-}
+pub trait DeliveryMethod: Send + Sync {
+    /// Its name in samples, reports, `--methods`, `fixtures/delivery/<name>/` and
+    /// `scripts/images/<name>.sh`.
+    fn name(&self) -> &'static str;
 
-impl Method {
-    pub const ALL: [Method; 3] = [Method::AgentSidecar, Method::Injector, Method::Eso];
+    /// What it is, in a few words, for people.
+    fn title(&self) -> &'static str;
 
-    pub fn name(self) -> &'static str {
-        match self {
-            Method::AgentSidecar => "agent_sidecar",
-            Method::Injector => "injector",
-            Method::Eso => "eso",
-        }
+    /// Pinned versions of its own components (beyond Vault and Kubernetes).
+    fn versions(&self) -> Vec<(&'static str, &'static str)> {
+        Vec::new()
     }
 
-    /// Installs what the method runs per cluster (idempotent) and waits until it serves.
-    pub async fn install(self, client: &kube::Client, target: &Target<'_>) -> Result<()> {
-        match self {
-            Method::AgentSidecar => Ok(()),
-            Method::Injector => injector::install(client, target).await,
-            Method::Eso => eso::install(client, target).await,
-        }
+    /// Images of its own that the harness builds (`scripts/images/<name>.sh`): preloaded in the
+    /// offline node image, `kind load`ed on upstream node images.
+    fn images(&self) -> Vec<String> {
+        Vec::new()
+    }
+
+    /// Namespace and pod selector of its per-cluster components, if it has any.
+    fn components(&self) -> Option<Components> {
+        None
+    }
+
+    /// Cluster-scoped kinds its install creates, labelled as the harness's; `harness down`
+    /// removes the labelled objects of these kinds on an existing substrate.
+    fn cluster_scoped_kinds(&self) -> Vec<ApiResource> {
+        Vec::new()
+    }
+
+    /// Installs what it runs per cluster (idempotent) and waits until it serves.
+    fn install<'a>(&'a self, _client: &'a kube::Client, _target: &'a Target<'_>) -> BoxFuture<'a, Result<()>> {
+        Box::pin(async { Ok(()) })
     }
 
     /// Every object of one consumer.
-    pub fn manifests(self, target: &Target<'_>, consumer: &Consumer, profile: Profile) -> Result<String> {
-        match self {
-            Method::AgentSidecar => agent_sidecar::manifests(target, consumer, profile),
-            Method::Injector => injector::manifests(target, consumer, profile),
-            Method::Eso => eso::manifests(target, consumer, profile),
-        }
-    }
+    fn manifests(&self, target: &Target<'_>, consumer: &Consumer, profile: Profile) -> Result<String>;
 
     /// The secret's fields from the files the application container sees in [`SECRETS_DIR`].
-    pub fn decode(self, files: &BTreeMap<String, SecretString>) -> Result<SecretData> {
-        use crate::secret::ExposeSecret;
-        let only = |name: &str| {
-            files
-                .get(name)
-                .map(|f| f.expose_secret().to_string())
-                .ok_or_else(|| Error::State(format!("{} has no file {name} in {SECRETS_DIR}", self.name())))
-        };
-        match self {
-            Method::AgentSidecar => Ok(parse_rendered(&only(agent_sidecar::SECRET_FILE)?)),
-            Method::Injector => injector::parse_default_template(&only(injector::SECRET_FILE)?),
-            Method::Eso => Ok(SecretData::new(
-                files
-                    .iter()
-                    .map(|(k, v)| (k.clone(), v.expose_secret().to_string().into())),
-            )),
-        }
+    fn decode(&self, files: &Files) -> Result<SecretData>;
+
+    /// Containers a consumer pod must have besides the application (init containers included):
+    /// checked before anything is measured, so a pod the method never reached measures nothing.
+    fn expected_containers(&self) -> &'static [&'static str] {
+        &[]
+    }
+}
+
+/// Where a method's per-cluster components run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Components {
+    pub namespace: &'static str,
+    pub selector: &'static str,
+}
+
+/// A registered delivery method: what the runner, the report and the CLI pass around.
+#[derive(Clone, Copy)]
+pub struct Method(&'static dyn DeliveryMethod);
+
+impl Method {
+    /// Every registered method, in the registry's (the report's) order.
+    pub fn all() -> Vec<Method> {
+        methods::REGISTRY.iter().map(|m| Method(*m)).collect()
     }
 
-    /// Containers a consumer pod must have besides the application, by name (init containers
-    /// included): proof that the method is in place before anything is measured.
-    pub fn added_containers(self) -> &'static [&'static str] {
-        match self {
-            Method::AgentSidecar => &["vault-agent"],
-            Method::Injector => &["vault-agent-init", "vault-agent"],
-            Method::Eso => &[],
-        }
+    /// Position in the registry: the report's order; unknown names last.
+    pub fn order(name: &str) -> usize {
+        methods::REGISTRY
+            .iter()
+            .position(|m| m.name() == name)
+            .unwrap_or(methods::REGISTRY.len())
     }
+}
 
-    /// Namespace and pod label selector of the method's per-cluster components, if any.
-    pub fn components(self) -> Option<(&'static str, &'static str)> {
-        match self {
-            Method::AgentSidecar => None,
-            Method::Injector => Some((injector::NAMESPACE, "app.kubernetes.io/name=vault-injector")),
-            Method::Eso => Some((eso::NAMESPACE, "app.kubernetes.io/name=external-secrets")),
-        }
+/// The file `name` among `files`, or an error naming the method and the file.
+pub fn file<'f>(method: &dyn DeliveryMethod, files: &'f Files, name: &str) -> Result<&'f SecretString> {
+    files
+        .get(name)
+        .ok_or_else(|| Error::State(format!("{} has no file {name} in {SECRETS_DIR}", method.name())))
+}
+
+impl Deref for Method {
+    type Target = dyn DeliveryMethod;
+
+    fn deref(&self) -> &Self::Target {
+        self.0
     }
+}
 
-    /// Pinned versions of the method's own components (beyond Vault and Kubernetes).
-    pub fn component_versions(self) -> Vec<(&'static str, &'static str)> {
-        match self {
-            Method::AgentSidecar => vec![],
-            Method::Injector => vec![("vault-k8s", fixtures::version("VAULT_K8S_VERSION"))],
-            Method::Eso => vec![("external-secrets", fixtures::version("ESO_VERSION"))],
-        }
+impl PartialEq for Method {
+    fn eq(&self, other: &Method) -> bool {
+        self.name() == other.name()
+    }
+}
+
+impl Eq for Method {}
+
+impl fmt::Debug for Method {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
     }
 }
 
@@ -129,8 +154,8 @@ impl FromStr for Method {
     type Err = String;
 
     fn from_str(s: &str) -> std::result::Result<Method, String> {
-        Method::ALL.into_iter().find(|m| m.name() == s).ok_or_else(|| {
-            let known: Vec<_> = Method::ALL.iter().map(|m| m.name()).collect();
+        Method::all().into_iter().find(|m| m.name() == s).ok_or_else(|| {
+            let known: Vec<_> = Method::all().iter().map(|m| m.name()).collect();
             format!("unknown delivery method {s:?} (known: {})", known.join(", "))
         })
     }
@@ -149,6 +174,8 @@ pub enum Profile {
 pub const TUNED_INTERVAL: Duration = Duration::from_secs(10);
 
 impl Profile {
+    pub const ALL: [Profile; 2] = [Profile::Tuned, Profile::Defaults];
+
     pub fn name(self) -> &'static str {
         match self {
             Profile::Tuned => "tuned",
@@ -238,11 +265,35 @@ mod tests {
 
     #[test]
     fn method_names_round_trip_and_unknown_ones_are_refused() {
-        for m in Method::ALL {
+        for m in Method::all() {
             assert_eq!(m.name().parse::<Method>().unwrap(), m);
         }
         let err = "csi-typo".parse::<Method>().unwrap_err();
         assert!(err.contains("unknown delivery method \"csi-typo\""), "{err}");
+    }
+
+    #[test]
+    fn every_method_has_a_unique_name_its_fixtures_and_a_recipe_for_its_images() {
+        let root = crate::fixtures::repo_root();
+        let names: std::collections::BTreeSet<_> = Method::all().iter().map(|m| m.name()).collect();
+        assert_eq!(names.len(), Method::all().len(), "method names are unique");
+        for (i, m) in Method::all().into_iter().enumerate() {
+            assert_eq!(Method::order(m.name()), i);
+            assert!(
+                root.join("fixtures/delivery").join(m.name()).is_dir(),
+                "fixtures/delivery/{} holds {}'s manifests",
+                m.name(),
+                m.title()
+            );
+            let recipe = root.join("scripts/images").join(format!("{}.sh", m.name()));
+            assert_eq!(
+                recipe.is_file(),
+                !m.images().is_empty(),
+                "{}: an image recipe exactly when it has images",
+                m.name()
+            );
+        }
+        assert_eq!(Method::order("not-a-method"), Method::all().len());
     }
 
     #[test]
@@ -257,15 +308,12 @@ mod tests {
     }
 
     #[test]
-    fn eso_files_are_the_fields_and_a_missing_file_is_named() {
-        let files = BTreeMap::from([
-            ("password".to_string(), SecretString::from("p")),
-            ("username".to_string(), SecretString::from("u")),
-        ]);
-        let data = Method::Eso.decode(&files).unwrap();
-        assert_eq!(data.get("username").unwrap().expose_secret(), "u");
-        let err = Method::AgentSidecar.decode(&files).unwrap_err().to_string();
-        assert!(err.contains("agent_sidecar has no file secret"), "{err}");
+    fn a_missing_file_is_named_with_the_method() {
+        let files = Files::from([("password".to_string(), SecretString::from("p"))]);
+        let method = Method::all()[0];
+        assert_eq!(file(&*method, &files, "password").unwrap().expose_secret(), "p");
+        let err = file(&*method, &files, "secret").unwrap_err().to_string();
+        assert!(err.contains(&format!("{} has no file secret", method.name())), "{err}");
     }
 }
 

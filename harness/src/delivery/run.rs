@@ -6,12 +6,16 @@
 //!    the application container seeing the change; no pod may restart;
 //! 4. read the overhead at steady state and Vault's request load from its audit log.
 //!
+//! Installing and starting pods are CPU-bound: they run behind the [`activity::Gate`], one method
+//! at a time (across processes too); rotations and what follows are timer-bound and overlap with
+//! other methods. Every sample records what else ran (see [`activity`]).
+//!
 //! Every change is detected by the application container's own 100 ms poll and stamped with the
 //! node's wall clock, which on kind is the host's clock the harness stamps Vault writes with.
 
 use std::{
     collections::BTreeMap,
-    path::Path,
+    path::{Path, PathBuf},
     time::{Duration, SystemTime, UNIX_EPOCH},
 };
 
@@ -19,17 +23,19 @@ use futures::future::try_join_all;
 use rand::Rng;
 use tokio::sync::mpsc::UnboundedReceiver;
 
-use super::{Consumer, Method, Profile, SECRETS_DIR, Target, audit, overhead};
+use super::{
+    APP, Consumer, Method, Profile, SECRETS_DIR, Target,
+    activity::{Activity, Gate, Seen},
+    audit, overhead,
+};
 use crate::{
     Error, Result, apply, evidence, interrupt,
-    measure::{self, Sample},
+    measure::{self, Metric, Sample},
     pods::{self, TestNamespace},
     secret::{SecretData, SecretString},
     vault::Vault,
     wait,
 };
-
-const APP: &str = "app";
 
 /// How many consumers, rounds and rotations a run takes, and how long any one wait may last.
 #[derive(Clone, Copy, Debug)]
@@ -88,6 +94,8 @@ pub struct Env<'a> {
     pub target: Target<'a>,
     /// Versions every sample is tagged with (Vault, Kubernetes, harness; the method's are added).
     pub versions: BTreeMap<String, String>,
+    /// Where running phases declare themselves and the pod-start gate lives ([`super::activity::dir`]).
+    pub activity: PathBuf,
 }
 
 /// The samples of one method in one profile.
@@ -100,7 +108,7 @@ pub struct MethodRun {
 
 impl MethodRun {
     /// Measured values of `metric` (not-within samples excluded).
-    pub fn values(&self, metric: &str) -> Vec<f64> {
+    pub fn values(&self, metric: Metric) -> Vec<f64> {
         self.samples
             .iter()
             .filter(|s| s.metric == metric && s.outcome == measure::Outcome::Measured)
@@ -109,7 +117,7 @@ impl MethodRun {
     }
 
     /// Samples of `metric` whose wait ran out.
-    pub fn not_within(&self, metric: &str) -> usize {
+    pub fn not_within(&self, metric: Metric) -> usize {
         self.samples
             .iter()
             .filter(|s| s.metric == metric && s.outcome == measure::Outcome::NotWithin)
@@ -121,8 +129,6 @@ impl MethodRun {
 /// panic; on failure its events and logs, the method's components' and Vault's are first kept in
 /// `evidence`, and the error says so.
 pub async fn run(method: Method, env: &Env<'_>, plan: Plan, evidence: &Path) -> Result<MethodRun> {
-    // Installed components are shared by every run and stay; nothing to undo when interrupted.
-    interrupt::guarded(method.install(env.app, &env.target)).await?;
     let namespace = TestNamespace::create(env.app, &format!("delivery-{}", method.name().replace('_', "-"))).await?;
     crate::step!(
         "{method} ({}): measuring in namespace {}",
@@ -141,7 +147,7 @@ pub async fn run(method: Method, env: &Env<'_>, plan: Plan, evidence: &Path) -> 
         Err(Error::Interrupted) => Err(Error::Interrupted),
         Err(e) => {
             let mut namespaces = vec![namespace.name.as_str()];
-            namespaces.extend(method.components().map(|(ns, _)| ns));
+            namespaces.extend(method.components().map(|c| c.namespace));
             keep_evidence(env, &namespaces, evidence).await;
             Err(Error::State(format!(
                 "{method} ({}): {e} (evidence in {})",
@@ -172,7 +178,7 @@ pub(super) async fn keep_evidence(env: &Env<'_>, app_namespaces: &[&str], dir: &
 
 pub(super) fn versions(method: Method, env: &Env<'_>) -> BTreeMap<String, String> {
     let mut versions = env.versions.clone();
-    for (name, version) in method.component_versions() {
+    for (name, version) in method.versions() {
         versions.insert(name.to_string(), version.to_string());
     }
     versions
@@ -191,14 +197,54 @@ pub(super) struct Watched {
     pub(super) consumer: Consumer,
     pub(super) changes: UnboundedReceiver<String>,
     pub(super) expected: SecretData,
+    /// The containers of the admitted pod besides the application's (init containers included).
+    pub(super) added_containers: Vec<String>,
 }
 
 impl Run<'_> {
+    /// The label of one of this run's phases, as other samples record it.
+    pub(super) fn label(&self, phase: &str) -> String {
+        format!("{} ({}): {phase}", self.method, self.plan.profile.name())
+    }
+
     async fn measure(&self) -> Result<Vec<Sample>> {
+        let (mut samples, mut last_round) = self.deliveries().await?;
+        let rotating = Activity::begin(&self.env.activity, &self.label("rotations"))?;
+
+        // Before the rotations: the value the app container was just checked to hold is the one to
+        // look for (a rotation the method never delivers would hide a stored Secret).
+        if let Some(first) = last_round.first() {
+            samples.push(self.stored_as_secret(first).await?);
+        }
+        let rotation_start = now();
+        let mut seen = Seen::default();
+        seen.look(&rotating);
+        let rotated = try_join_all(last_round.iter_mut().map(|w| self.rotate(w, &rotating))).await?;
+        let rotation_end = now();
+        seen.look(&rotating);
+        samples.extend(rotated.into_iter().flatten());
+
+        let steady = now();
+        samples.extend(self.overhead(&last_round).await?.into_iter().map(|s| s.during(steady, &seen.labels())));
+        samples.push(
+            self.vault_load(last_round.len(), rotation_start, rotation_end)
+                .await?
+                .during(rotation_start, &seen.labels()),
+        );
+        Ok(samples)
+    }
+
+    /// Install and every round of consumers, behind the pod-start gate; returns the delivery
+    /// samples and the last round's consumers, still running.
+    async fn deliveries(&self) -> Result<(Vec<Sample>, Vec<Watched>)> {
+        let _gate = Gate::acquire(&self.env.activity, &self.label("install and pod starts")).await?;
+        let starting = Activity::begin(&self.env.activity, &self.label("install and pod starts"))?;
+        // Installed components are shared by every run and stay; nothing to undo when interrupted.
+        self.method.install(self.env.app, &self.env.target).await?;
         let mut samples = Vec::new();
         let mut last_round = Vec::new();
         for round in 0..self.plan.rounds {
-            let started = try_join_all((0..self.plan.consumers).map(|i| self.start(round, i))).await?;
+            let started = try_join_all((0..self.plan.consumers).map(|i| self.start(round, i, &starting))).await?;
             interrupt::failpoint("run-consumers-started");
             let (watched, delivered): (Vec<_>, Vec<_>) = started.into_iter().unzip();
             samples.extend(delivered);
@@ -208,28 +254,19 @@ impl Run<'_> {
                 last_round = watched;
             }
         }
-
-        // Before the rotations: the value the app container was just checked to hold is the one to
-        // look for (a rotation the method never delivers would hide a stored Secret).
-        if let Some(first) = last_round.first() {
-            samples.push(self.secret_at_rest(first).await?);
-        }
-        let rotation_start = now();
-        let rotated = try_join_all(last_round.iter_mut().map(|w| self.rotate(w))).await?;
-        let rotation_end = now();
-        samples.extend(rotated.into_iter().flatten());
-
-        samples.extend(self.overhead(&last_round).await?);
-        samples.push(self.vault_load(last_round.len(), rotation_start, rotation_end).await?);
-        Ok(samples)
+        Ok((samples, last_round))
     }
 
-    pub(super) fn sample_ms(&self, metric: &str, elapsed: Duration) -> Sample {
+    pub(super) fn sample_ms(&self, metric: Metric, elapsed: Duration) -> Sample {
         Sample::millis(self.method.name(), self.plan.profile.name(), metric, elapsed).with_versions(&self.versions)
     }
 
-    pub(super) fn sample(&self, metric: &str, value: f64, unit: &str) -> Sample {
+    pub(super) fn sample(&self, metric: Metric, value: f64, unit: &str) -> Sample {
         Sample::new(self.method.name(), self.plan.profile.name(), metric, value, unit).with_versions(&self.versions)
+    }
+
+    pub(super) fn not_within(&self, metric: Metric, bound: Duration) -> Sample {
+        Sample::not_within(self.method.name(), self.plan.profile.name(), metric, bound).with_versions(&self.versions)
     }
 
     /// Consumer `i` of `round`, and its secret written to Vault.
@@ -252,38 +289,46 @@ impl Run<'_> {
         Ok(created)
     }
 
-    /// Creates consumer `i` of `round` and measures its delivery.
-    pub(super) async fn start(&self, round: usize, i: usize) -> Result<(Watched, Sample)> {
+    /// Creates consumer `i` of `round` and measures its delivery; `activity` is the phase it
+    /// runs in, whose neighbours the sample records.
+    pub(super) async fn start(&self, round: usize, i: usize, activity: &Activity) -> Result<(Watched, Sample)> {
         let (consumer, expected) = self.consumer(round, i).await?;
+        let mut seen = Seen::default();
+        seen.look(activity);
         let created = self.create(&consumer).await?;
         pods::wait_running(self.env.app, self.namespace, &consumer.pod, self.plan.bound).await?;
-        self.check_method_in_place(&consumer).await?;
+        let added_containers = self.check_method_in_place(&consumer).await?;
         let mut changes = pods::follow_log(self.env.app, self.namespace, &consumer.pod, APP).await?;
         let delivered = next_change(&mut changes, created, self.plan.bound, &consumer).await?;
         self.check_app_reads(&consumer, &expected).await?;
-        let sample = self.sample_ms("delivery_latency", Duration::from_secs_f64(delivered - created));
+        seen.look(activity);
+        let sample = self
+            .sample_ms(Metric::DeliveryLatency, Duration::from_secs_f64(delivered - created))
+            .during(created, &seen.labels());
         Ok((
             Watched {
                 consumer,
                 changes,
                 expected,
+                added_containers,
             },
             sample,
         ))
     }
 
     /// The method's containers are in the pod: with `failurePolicy: Ignore` a slow injector
-    /// silently admits pods without agents, which would measure nothing.
-    pub(super) async fn check_method_in_place(&self, consumer: &Consumer) -> Result<()> {
+    /// silently admits pods without agents, which would measure nothing. Returns the admitted
+    /// pod's containers besides the application's.
+    pub(super) async fn check_method_in_place(&self, consumer: &Consumer) -> Result<Vec<String>> {
         let names = pods::container_names(self.env.app, self.namespace, &consumer.pod).await?;
         let missing: Vec<_> = self
             .method
-            .added_containers()
+            .expected_containers()
             .iter()
             .filter(|c| !names.iter().any(|n| n == *c))
             .collect();
         match missing.is_empty() {
-            true => Ok(()),
+            true => Ok(names.into_iter().filter(|n| n != APP).collect()),
             false => Err(Error::State(format!(
                 "pod {} lacks the {} containers {missing:?} (it has {names:?})",
                 consumer.pod, self.method
@@ -317,25 +362,27 @@ impl Run<'_> {
     }
 
     /// Rotates a consumer's secret `plan.rotations` times at random phases.
-    async fn rotate(&self, watched: &mut Watched) -> Result<Vec<Sample>> {
+    async fn rotate(&self, watched: &mut Watched, activity: &Activity) -> Result<Vec<Sample>> {
         let mut samples = Vec::new();
         for _ in 0..self.plan.rotations {
             let phase = rand::rng().random_range(0.0..self.plan.phase_spread().as_secs_f64());
             wait::pause(Duration::from_secs_f64(phase)).await;
             watched.expected = SecretData::new(watched.expected.keys().map(|k| (k.to_string(), random_value())));
+            let mut neighbours = Seen::default();
+            neighbours.look(activity);
             let written = now();
             self.write(&watched.consumer.secret_name, &watched.expected).await?;
-            match next_change(&mut watched.changes, written, self.plan.bound, &watched.consumer).await {
-                Ok(seen) => samples.push(self.sample_ms("rotation_latency", Duration::from_secs_f64(seen - written))),
+            let outcome = next_change(&mut watched.changes, written, self.plan.bound, &watched.consumer).await;
+            neighbours.look(activity);
+            match outcome {
+                Ok(seen) => samples.push(
+                    self.sample_ms(Metric::RotationLatency, Duration::from_secs_f64(seen - written))
+                        .during(written, &neighbours.labels()),
+                ),
                 Err(Error::Timeout { .. }) if self.plan.profile == Profile::Defaults => {
                     samples.push(
-                        Sample::not_within(
-                            self.method.name(),
-                            self.plan.profile.name(),
-                            "rotation_latency",
-                            self.plan.bound,
-                        )
-                        .with_versions(&self.versions),
+                        self.not_within(Metric::RotationLatency, self.plan.bound)
+                            .during(written, &neighbours.labels()),
                     );
                     return Ok(samples);
                 }
@@ -353,7 +400,9 @@ impl Run<'_> {
         }
     }
 
-    /// Containers the method adds per pod and their usage, and its per-cluster components.
+    /// The containers the method added to the admitted pods and their usage (per pod), and its
+    /// per-cluster components ("not applicable" for a method that has none). Containers that are
+    /// gone by now (init containers) count as added, with no usage left to measure.
     async fn overhead(&self, consumers: &[Watched]) -> Result<Vec<Sample>> {
         let stats = overhead::pod_stats(self.env.app).await?;
         let pods: Vec<&str> = consumers.iter().map(|w| w.consumer.pod.as_str()).collect();
@@ -361,32 +410,35 @@ impl Run<'_> {
             ns == self.namespace && pods.contains(&pod) && container != APP
         })?;
         let per_pod = consumers.len().max(1) as f64;
+        let added_per_pod = consumers.iter().map(|w| w.added_containers.len()).sum::<usize>() as f64 / per_pod;
         let mut samples = vec![
-            self.sample(
-                "added_containers_per_pod",
-                self.method.added_containers().len() as f64,
-                "count",
-            ),
-            self.sample("pod_overhead_cpu", added.cpu_millicores / per_pod, "millicores"),
-            self.sample("pod_overhead_memory", added.memory_mib / per_pod, "MiB"),
+            self.sample(Metric::AddedContainersPerPod, added_per_pod, "count"),
+            self.sample(Metric::PodOverheadCpu, added.cpu_millicores / per_pod, "millicores"),
+            self.sample(Metric::PodOverheadMemory, added.memory_mib / per_pod, "MiB"),
         ];
-        let (components, cpu, memory) = match self.method.components() {
-            Some((namespace, _)) => {
-                let usage = overhead::usage(&stats, |ns, _, _| ns == namespace)?;
-                (usage.containers, usage.cpu_millicores, usage.memory_mib)
+        let per_cluster = [
+            Metric::ClusterComponents,
+            Metric::ClusterComponentsCpu,
+            Metric::ClusterComponentsMemory,
+        ];
+        match self.method.components() {
+            Some(components) => {
+                let usage = overhead::usage(&stats, |ns, _, _| ns == components.namespace)?;
+                samples.push(self.sample(per_cluster[0], usage.containers as f64, "containers"));
+                samples.push(self.sample(per_cluster[1], usage.cpu_millicores, "millicores"));
+                samples.push(self.sample(per_cluster[2], usage.memory_mib, "MiB"));
             }
-            None => (0, 0.0, 0.0),
-        };
-        samples.push(self.sample("cluster_components", components as f64, "containers"));
-        samples.push(self.sample("cluster_components_cpu", cpu, "millicores"));
-        samples.push(self.sample("cluster_components_memory", memory, "MiB"));
+            None => samples.extend(per_cluster.map(|metric| {
+                Sample::not_applicable(self.method.name(), self.plan.profile.name(), metric)
+                    .with_versions(&self.versions)
+            })),
+        }
         Ok(samples)
     }
 
-    /// Whether the secret is also stored in the app cluster's etcd: a Kubernetes Secret in the
-    /// consumer's namespace holding every value the app container holds (kind does not encrypt
-    /// etcd at rest).
-    async fn secret_at_rest(&self, watched: &Watched) -> Result<Sample> {
+    /// Whether the secret is also stored as a Kubernetes Secret: one in the consumer's namespace
+    /// holding every value the app container holds (what etcd itself stores is not read here).
+    async fn stored_as_secret(&self, watched: &Watched) -> Result<Sample> {
         use crate::secret::ExposeSecret;
         use k8s_openapi::api::core::v1::Secret;
         let secrets = kube::Api::<Secret>::namespaced(self.env.app.clone(), self.namespace)
@@ -400,7 +452,9 @@ impl Run<'_> {
                     .is_some_and(|bytes| bytes.0 == value.expose_secret().as_bytes())
             })
         });
-        Ok(self.sample("secret_in_etcd", if stored { 1.0 } else { 0.0 }, "bool"))
+        Ok(self
+            .sample(Metric::StoredAsKubernetesSecret, if stored { 1.0 } else { 0.0 }, "bool")
+            .during(now(), &[]))
     }
 
     /// Vault requests per pod per minute during the rotation phase, from the audit log.
@@ -410,7 +464,7 @@ impl Run<'_> {
         let requests = audit::requests_from_namespace(&log, self.namespace, from, to)?;
         let minutes = ((to - from) / 60.0).max(f64::EPSILON);
         Ok(self.sample(
-            "vault_requests_per_pod_minute",
+            Metric::VaultRequestsPerPodMinute,
             requests as f64 / pods.max(1) as f64 / minutes,
             "requests/pod/min",
         ))

@@ -2,7 +2,7 @@
 
 use std::{collections::BTreeMap, path::Path};
 
-use super::{Method, Target, fault, run};
+use super::{Method, Target, activity, fault, run};
 use crate::{
     Error, Result,
     cluster::{self, Role},
@@ -92,6 +92,7 @@ impl Session {
                 ca_pem: &self.ca_pem,
             },
             versions: self.versions.clone(),
+            activity: activity::dir(&self.state_dir),
         }
     }
 

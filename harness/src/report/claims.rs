@@ -125,7 +125,10 @@ fn verdict(claim: &Claim, figures: &[MethodFigures]) -> (Verdict, String) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::{Latency, build, tests::samples};
+    use crate::report::{
+        Latency, build,
+        tests::{column_method, samples},
+    };
 
     #[test]
     fn the_fixture_parses_and_every_claim_names_methods() {
@@ -147,18 +150,12 @@ mod tests {
         let by = |row: &str, column: &str| judged.iter().find(|j| j.row == row && j.column == column).unwrap();
         let sidecar = by("Secret Rotation", "Sidecar");
         assert_eq!(sidecar.verdict, Verdict::Contradicted);
-        assert!(
-            sidecar.evidence.contains("agent_sidecar (tuned): 20 of 20 rotations"),
-            "{}",
-            sidecar.evidence
-        );
+        let expected = format!("{} (tuned): 20 of 20 rotations", column_method("Sidecar"));
+        assert!(sidecar.evidence.contains(&expected), "{}", sidecar.evidence);
         let eso = by("Secret Rotation", "ESO");
         assert_eq!(eso.verdict, Verdict::Confirmed);
-        assert!(
-            eso.evidence.contains("eso (defaults): 0 of 1 rotations"),
-            "{}",
-            eso.evidence
-        );
+        let expected = format!("{} (defaults): 0 of 1 rotations", column_method("ESO"));
+        assert!(eso.evidence.contains(&expected), "{}", eso.evidence);
         assert!(eso.evidence.contains("1 not within 360 s"), "{}", eso.evidence);
         assert_eq!(by("Secret Rotation", "CSI").verdict, Verdict::NotMeasured);
         assert_eq!(by("Performance", "ESO").verdict, Verdict::NotMeasurable);
@@ -170,13 +167,13 @@ mod tests {
             row: "Secret Rotation".into(),
             column: "Sidecar".into(),
             cell: "Manual".into(),
-            methods: vec!["injector".into()],
+            methods: vec!["any_method".into()],
             check: Check::RotationManual,
             reason: None,
         };
         let mut figures = build(&samples()).methods;
         figures.truncate(1);
-        figures[0].method = "injector".into();
+        figures[0].method = "any_method".into();
         figures[0].rotation = Latency {
             not_within: 3,
             bound_ms: Some(360_000.0),

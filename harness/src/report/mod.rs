@@ -11,17 +11,18 @@ use serde::Serialize;
 
 use crate::{
     Error, Result,
-    measure::{Outcome, Sample, percentile},
+    delivery::{Method, Profile, fault::Fault},
+    measure::{Metric, Outcome, RunInfo, Sample, percentile},
 };
 
 /// The latency metrics charted, with their titles.
-pub const CHARTED: [(&str, &str); 2] = [
+pub const CHARTED: [(Metric, &str); 2] = [
     (
-        "delivery_latency",
+        Metric::DeliveryLatency,
         "Delivery: pod created → value readable in the app container",
     ),
     (
-        "rotation_latency",
+        Metric::RotationLatency,
         "Rotation: Vault write → the app container sees the new value",
     ),
 ];
@@ -31,28 +32,63 @@ pub const CHARTED: [(&str, &str); 2] = [
 pub struct Report {
     /// Every version the samples were measured on (component → version).
     pub versions: BTreeMap<String, String>,
+    /// The runs the samples come from: one, unless merged on request.
+    pub runs: Vec<RunSummary>,
     pub methods: Vec<MethodFigures>,
     pub faults: Vec<FaultFigures>,
     /// The comparison table's claims, each with its verdict and evidence.
     pub claims: Vec<claims::Judged>,
 }
 
-/// One method in one profile.
+/// One run the samples come from.
+#[derive(Debug, Serialize)]
+pub struct RunSummary {
+    #[serde(flatten)]
+    pub run: RunInfo,
+    /// When its first sample's measurement started (UTC), if recorded.
+    pub started: Option<String>,
+    pub samples: usize,
+}
+
+/// One method in one profile (and one run, when runs are merged).
 #[derive(Debug, Serialize)]
 pub struct MethodFigures {
     pub method: String,
     pub profile: String,
+    /// The run's label, when the report merges several runs.
+    pub run: Option<String>,
     pub delivery: Latency,
     pub rotation: Latency,
     pub added_containers_per_pod: Option<f64>,
     pub pod_overhead_cpu_millicores: Option<f64>,
     pub pod_overhead_memory_mib: Option<f64>,
-    pub cluster_components: Option<f64>,
-    pub cluster_components_cpu_millicores: Option<f64>,
-    pub cluster_components_memory_mib: Option<f64>,
+    pub cluster_components: ClusterComponents,
     pub vault_requests_per_pod_minute: Option<f64>,
-    /// Whether the secret was also stored as a Kubernetes Secret (etcd) in the app cluster.
-    pub secret_in_etcd: Option<bool>,
+    /// Whether a Kubernetes Secret in the consumer's namespace held the delivered values.
+    pub stored_as_kubernetes_secret: Option<bool>,
+    /// What else ran while its deliveries and its rotations were measured.
+    pub concurrent: Concurrent,
+}
+
+/// A method's per-cluster components.
+#[derive(Debug, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "status")]
+pub enum ClusterComponents {
+    NotMeasured,
+    /// The method has none.
+    NotApplicable,
+    Measured {
+        containers: f64,
+        cpu_millicores: f64,
+        memory_mib: f64,
+    },
+}
+
+/// Labels of the activities that ran alongside a method's measurements (empty: nothing else).
+#[derive(Debug, Default, Serialize)]
+pub struct Concurrent {
+    pub deliveries: Vec<String>,
+    pub rotations: Vec<String>,
 }
 
 /// Percentiles of a latency metric in milliseconds, with the sample counts.
@@ -70,109 +106,175 @@ pub struct Latency {
 /// One method under one Vault outage.
 #[derive(Debug, Serialize)]
 pub struct FaultFigures {
-    pub fault: String,
+    pub fault: Fault,
     pub method: String,
+    pub run: Option<String>,
     pub pod_running: Option<bool>,
     pub app_has_value: Option<bool>,
     pub restarts: Option<f64>,
     pub recovery: Latency,
 }
 
-const FAULTS: [&str; 3] = [
-    "vault_sealed",
-    "vault_killed_during_rotation",
-    "vault_down_at_pod_start",
-];
+/// The distinct runs among `samples`; more than one is an error unless `merge` is set, since
+/// figures of different runs (commits, machines, loads) are not comparable unlabelled.
+pub fn runs(samples: &[Sample], merge: bool) -> Result<Vec<RunInfo>> {
+    let mut runs: Vec<RunInfo> = Vec::new();
+    for sample in samples {
+        if !runs.contains(&sample.run) {
+            runs.push(sample.run.clone());
+        }
+    }
+    if runs.len() > 1 && !merge {
+        let ids: Vec<String> = runs.iter().map(RunInfo::label).collect();
+        return Err(Error::State(format!(
+            "the samples come from {} runs ({}); pass --merge-runs to render them together, each row labelled with its run",
+            runs.len(),
+            ids.join(", ")
+        )));
+    }
+    Ok(runs)
+}
 
-/// Builds the report from samples (method runs and faults alike).
+/// Builds the report from samples (method runs and faults alike). With samples of several runs
+/// (see [`runs`]) every row is labelled with its run.
 pub fn build(samples: &[Sample]) -> Report {
     let mut versions = BTreeMap::new();
     for sample in samples {
         versions.extend(sample.versions.clone());
     }
-    let mut keys: Vec<(String, String)> = samples
-        .iter()
-        .filter(|s| s.method != "kubernetes_auth" && !is_fault(&s.metric))
-        .map(|s| (s.method.clone(), s.profile.clone()))
-        .collect();
-    let mut seen = std::collections::BTreeSet::new();
-    keys.retain(|k| seen.insert(k.clone()));
-    keys.sort_by_key(|(method, profile)| (order(method, &METHOD_ORDER), order(profile, &PROFILE_ORDER)));
+    let runs = runs(samples, true).unwrap_or_default();
+    let merged = runs.len() > 1;
+    let label = |run: &RunInfo| merged.then(|| run.label());
+
+    let mut keys: Vec<(&str, &str, &RunInfo)> = Vec::new();
+    for s in samples.iter().filter(|s| s.fault.is_none() && s.metric != Metric::LoginLatency) {
+        let key = (s.method.as_str(), s.profile.as_str(), &s.run);
+        if !keys.contains(&key) {
+            keys.push(key);
+        }
+    }
+    keys.sort_by_key(|(method, profile, run)| (Method::order(method), profile_order(profile), (*run).clone()));
     let methods: Vec<MethodFigures> = keys
         .into_iter()
-        .map(|(method, profile)| {
-            let of = |metric: &str| -> Vec<&Sample> {
+        .map(|(method, profile, run)| {
+            let of = |metric: Metric| -> Vec<&Sample> {
                 samples
                     .iter()
-                    .filter(|s| s.method == method && s.profile == profile && s.metric == metric)
+                    .filter(|s| {
+                        s.method == method
+                            && s.profile == profile
+                            && s.run == *run
+                            && s.metric == metric
+                            && s.fault.is_none()
+                    })
                     .collect()
             };
-            let one = |metric: &str| of(metric).first().map(|s| s.value);
+            let one = |metric: Metric| of(metric).first().map(|s| s.value);
+            let component = |metric: Metric| of(metric).first().map(|s| (s.outcome, s.value));
+            let cluster_components = match (
+                component(Metric::ClusterComponents),
+                component(Metric::ClusterComponentsCpu),
+                component(Metric::ClusterComponentsMemory),
+            ) {
+                (Some((Outcome::NotApplicable, _)), _, _) => ClusterComponents::NotApplicable,
+                (Some((_, containers)), Some((_, cpu)), Some((_, memory))) => ClusterComponents::Measured {
+                    containers,
+                    cpu_millicores: cpu,
+                    memory_mib: memory,
+                },
+                _ => ClusterComponents::NotMeasured,
+            };
             MethodFigures {
-                delivery: latency(&of("delivery_latency")),
-                rotation: latency(&of("rotation_latency")),
-                added_containers_per_pod: one("added_containers_per_pod"),
-                pod_overhead_cpu_millicores: one("pod_overhead_cpu"),
-                pod_overhead_memory_mib: one("pod_overhead_memory"),
-                cluster_components: one("cluster_components"),
-                cluster_components_cpu_millicores: one("cluster_components_cpu"),
-                cluster_components_memory_mib: one("cluster_components_memory"),
-                vault_requests_per_pod_minute: one("vault_requests_per_pod_minute"),
-                secret_in_etcd: one("secret_in_etcd").map(|v| v > 0.0),
-                method,
-                profile,
+                delivery: latency(&of(Metric::DeliveryLatency)),
+                rotation: latency(&of(Metric::RotationLatency)),
+                added_containers_per_pod: one(Metric::AddedContainersPerPod),
+                pod_overhead_cpu_millicores: one(Metric::PodOverheadCpu),
+                pod_overhead_memory_mib: one(Metric::PodOverheadMemory),
+                cluster_components,
+                vault_requests_per_pod_minute: one(Metric::VaultRequestsPerPodMinute),
+                stored_as_kubernetes_secret: one(Metric::StoredAsKubernetesSecret).map(|v| v > 0.0),
+                concurrent: Concurrent {
+                    deliveries: concurrent(&of(Metric::DeliveryLatency)),
+                    rotations: concurrent(&of(Metric::RotationLatency)),
+                },
+                method: method.to_string(),
+                profile: profile.to_string(),
+                run: label(run),
             }
         })
         .collect();
+
     let mut faults = Vec::new();
-    for fault in FAULTS {
-        let mut fault_methods: Vec<&str> = samples
-            .iter()
-            .filter(|s| s.metric.starts_with(fault))
-            .map(|s| s.method.as_str())
-            .collect();
-        fault_methods.dedup();
-        let mut seen = std::collections::BTreeSet::new();
-        fault_methods.retain(|m| seen.insert(*m));
-        for method in fault_methods {
-            let of = |suffix: &str| -> Vec<&Sample> {
+    for fault in Fault::ALL {
+        let mut keys: Vec<(&str, &RunInfo)> = Vec::new();
+        for s in samples.iter().filter(|s| s.fault == Some(fault)) {
+            if !keys.contains(&(s.method.as_str(), &s.run)) {
+                keys.push((s.method.as_str(), &s.run));
+            }
+        }
+        keys.sort_by_key(|(method, run)| (Method::order(method), (*run).clone()));
+        for (method, run) in keys {
+            let of = |metric: Metric| -> Vec<&Sample> {
                 samples
                     .iter()
-                    .filter(|s| s.method == method && s.metric == format!("{fault}_{suffix}"))
+                    .filter(|s| s.method == method && s.run == *run && s.fault == Some(fault) && s.metric == metric)
                     .collect()
             };
-            let flag = |suffix: &str| of(suffix).first().map(|s| s.value > 0.0);
+            let flag = |metric: Metric| of(metric).first().map(|s| s.value > 0.0);
             faults.push(FaultFigures {
-                fault: fault.to_string(),
+                fault,
                 method: method.to_string(),
-                pod_running: flag("pod_running"),
-                app_has_value: flag("app_has_value"),
-                restarts: of("restarts").first().map(|s| s.value),
-                recovery: latency(&of("recovery_latency")),
+                run: label(run),
+                pod_running: flag(Metric::PodRunningDuringOutage),
+                app_has_value: flag(Metric::AppHasValueDuringOutage),
+                restarts: of(Metric::Restarts).first().map(|s| s.value),
+                recovery: latency(&of(Metric::RecoveryLatency)),
             });
         }
     }
     let claims = claims::comparison()
         .map(|c| claims::judge(&c, &methods))
         .unwrap_or_default();
+    let runs = runs
+        .into_iter()
+        .map(|run| {
+            let of_run: Vec<&Sample> = samples.iter().filter(|s| s.run == run).collect();
+            let first = of_run
+                .iter()
+                .map(|s| s.started_at)
+                .filter(|t| *t > 0.0)
+                .reduce(f64::min);
+            RunSummary {
+                started: first.and_then(utc),
+                samples: of_run.len(),
+                run,
+            }
+        })
+        .collect();
     Report {
         versions,
+        runs,
         methods,
         faults,
         claims,
     }
 }
 
-const METHOD_ORDER: [&str; 4] = ["agent_sidecar", "injector", "csi", "eso"];
-const PROFILE_ORDER: [&str; 2] = ["tuned", "defaults"];
-
-/// Position of `name` in `order`; unknown names last.
-fn order(name: &str, order: &[&str]) -> usize {
-    order.iter().position(|o| *o == name).unwrap_or(order.len())
+/// The profiles in the report's order; unknown ones last.
+pub(crate) fn profile_order(name: &str) -> usize {
+    let all = Profile::ALL;
+    all.iter().position(|p| p.name() == name).unwrap_or(all.len())
 }
 
-fn is_fault(metric: &str) -> bool {
-    FAULTS.iter().any(|f| metric.starts_with(f))
+/// The distinct labels the samples saw running alongside them.
+fn concurrent(samples: &[&Sample]) -> Vec<String> {
+    let labels: std::collections::BTreeSet<&String> = samples.iter().flat_map(|s| &s.concurrent).collect();
+    labels.into_iter().cloned().collect()
+}
+
+fn utc(unix: f64) -> Option<String> {
+    let at = jiff::Timestamp::from_second(unix as i64).ok()?;
+    Some(at.strftime("%Y-%m-%d %H:%M:%S UTC").to_string())
 }
 
 fn latency(samples: &[&Sample]) -> Latency {
@@ -196,13 +298,17 @@ fn latency(samples: &[&Sample]) -> Latency {
     }
 }
 
-/// The report as Markdown: versions, the per-method table, the faults table, the claims, the charts.
+/// The report as Markdown: versions and runs, the per-method table, what ran alongside, the
+/// faults table, the claims, the charts.
 pub fn markdown(report: &Report) -> String {
     let mut md = String::from("# Vault × Kubernetes secret delivery: measured\n\n");
     let versions: Vec<String> = report.versions.iter().map(|(k, v)| format!("{k} {v}")).collect();
     md.push_str(&format!("Measured on: {}.\n\n", versions.join(", ")));
-    md.push_str("## Delivery and rotation per method\n\n");
+    md.push_str(&runs_text(report));
+    md.push_str("\n## Delivery and rotation per method\n\n");
     md.push_str(&table::methods(&report.methods).markdown());
+    md.push_str("\n");
+    md.push_str(&concurrency_text(report));
     if !report.faults.is_empty() {
         md.push_str("\n## Vault outages\n\n");
         md.push_str(&table::faults(&report.faults).markdown());
@@ -216,6 +322,44 @@ pub fn markdown(report: &Report) -> String {
         md.push_str(&format!("![{title}]({metric}.svg)\n\n"));
     }
     md
+}
+
+/// One line per run: id, commit, host CPUs, start, sample count.
+fn runs_text(report: &Report) -> String {
+    report
+        .runs
+        .iter()
+        .map(|r| {
+            format!(
+                "Run {}: harness commit {}, {} host CPUs, started {}, {} samples.\n",
+                r.run.label(),
+                if r.run.commit.is_empty() { "unrecorded" } else { &r.run.commit },
+                r.run.host_cpus,
+                r.started.as_deref().unwrap_or("(unrecorded)"),
+                r.samples
+            )
+        })
+        .collect()
+}
+
+/// What ran alongside each method's deliveries and rotations.
+fn concurrency_text(report: &Report) -> String {
+    let mut text = String::from("Measured alongside (other activities running while the samples were taken):\n\n");
+    let list = |labels: &[String]| match labels.is_empty() {
+        true => "nothing else".to_string(),
+        false => labels.join("; "),
+    };
+    for m in &report.methods {
+        let run = m.run.as_deref().map(|r| format!(" [run {r}]")).unwrap_or_default();
+        text.push_str(&format!(
+            "- {} ({}){run}: deliveries — {}; rotations — {}\n",
+            m.method,
+            m.profile,
+            list(&m.concurrent.deliveries),
+            list(&m.concurrent.rotations)
+        ));
+    }
+    text
 }
 
 /// What `harness run` prints: the per-method table and, when there are any, the outages, as
@@ -260,8 +404,10 @@ pub fn read_samples(dir: &Path) -> Result<Vec<Sample>> {
     }
 }
 
-/// Writes report.md, report.json and one SVG per charted metric into `out`.
-pub fn write(samples: &[Sample], out: &Path) -> Result<Report> {
+/// Writes report.md, report.json and one SVG per charted metric into `out`. Samples of several
+/// runs need `merge` (see [`runs`]).
+pub fn write(samples: &[Sample], out: &Path, merge: bool) -> Result<Report> {
+    runs(samples, merge)?;
     std::fs::create_dir_all(out).map_err(Error::io(format!("cannot create {}", out.display())))?;
     let report = build(samples);
     let put = |name: &str, text: &str| {
@@ -278,106 +424,200 @@ pub fn write(samples: &[Sample], out: &Path) -> Result<Report> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use std::time::Duration;
 
     use super::*;
 
+    /// The method the comparison fixture maps to `column` of the rotation row (first listed).
+    pub(crate) fn column_method(column: &str) -> String {
+        claims::comparison()
+            .unwrap()
+            .into_iter()
+            .find(|c| c.row == "Secret Rotation" && c.column == column)
+            .map(|c| c.methods[0].clone())
+            .unwrap()
+    }
+
+    pub(crate) fn run(id: &str) -> RunInfo {
+        RunInfo {
+            id: id.into(),
+            commit: "0123456789ab".into(),
+            host_cpus: 2,
+        }
+    }
+
+    /// Two methods (the Sidecar and ESO columns' first), tuned, one bounded defaults rotation
+    /// and one outage; all of run `r1`.
     pub(crate) fn samples() -> Vec<Sample> {
         let versions = BTreeMap::from([
             ("openbao".to_string(), "2.7.2".to_string()),
             ("kubernetes".to_string(), "v1.34.4".to_string()),
         ]);
+        let (sidecar, eso) = (column_method("Sidecar"), column_method("ESO"));
         let mut samples = Vec::new();
-        for (method, base) in [("agent_sidecar", 4000u64), ("eso", 60000)] {
+        for (method, base) in [(sidecar.as_str(), 4000u64), (eso.as_str(), 60000)] {
             for i in 0..20u64 {
-                samples.push(Sample::millis(
-                    method,
-                    "tuned",
-                    "rotation_latency",
-                    Duration::from_millis(base + i * 250),
-                ));
+                samples.push(
+                    Sample::millis(
+                        method,
+                        "tuned",
+                        Metric::RotationLatency,
+                        Duration::from_millis(base + i * 250),
+                    )
+                    .during(1_764_600_000.0 + i as f64, &["other (tuned): rotations".to_string()]),
+                );
             }
             for i in 0..10u64 {
                 samples.push(Sample::millis(
                     method,
                     "tuned",
-                    "delivery_latency",
+                    Metric::DeliveryLatency,
                     Duration::from_millis(1000 + i * 100),
                 ));
             }
-            samples.push(Sample::new(method, "tuned", "vault_requests_per_pod_minute", 6.5, "r"));
-            if method == "eso" {
-                samples.push(Sample::new(method, "tuned", "secret_in_etcd", 1.0, "bool"));
-            }
+            samples.push(Sample::new(method, "tuned", Metric::VaultRequestsPerPodMinute, 6.5, "r"));
+        }
+        samples.push(Sample::new(&eso, "tuned", Metric::StoredAsKubernetesSecret, 1.0, "bool"));
+        for metric in [
+            Metric::ClusterComponents,
+            Metric::ClusterComponentsCpu,
+            Metric::ClusterComponentsMemory,
+        ] {
+            samples.push(Sample::not_applicable(&sidecar, "tuned", metric));
+            samples.push(Sample::new(&eso, "tuned", metric, 2.0, "x"));
         }
         samples.push(Sample::not_within(
-            "eso",
+            &eso,
             "defaults",
-            "rotation_latency",
+            Metric::RotationLatency,
             Duration::from_secs(360),
         ));
-        samples.push(Sample::new("eso", "tuned", "vault_sealed_pod_running", 1.0, "bool"));
-        samples.push(Sample::new("eso", "tuned", "vault_sealed_app_has_value", 1.0, "bool"));
-        samples.push(Sample::millis(
-            "eso",
-            "tuned",
-            "vault_sealed_recovery_latency",
-            Duration::from_secs(70),
-        ));
-        samples.into_iter().map(|s| s.with_versions(&versions)).collect()
+        let sealed = |metric, value| Sample::new(&eso, "tuned", metric, value, "bool").under(Fault::Sealed);
+        samples.push(sealed(Metric::PodRunningDuringOutage, 1.0));
+        samples.push(sealed(Metric::AppHasValueDuringOutage, 1.0));
+        samples.push(
+            Sample::millis(&eso, "tuned", Metric::RecoveryLatency, Duration::from_secs(70)).under(Fault::Sealed),
+        );
+        samples
+            .into_iter()
+            .map(|s| Sample {
+                run: run("r1"),
+                ..s.with_versions(&versions)
+            })
+            .collect()
     }
 
     #[test]
     fn figures_come_from_the_samples() {
         let report = build(&samples());
+        let (sidecar, eso) = (column_method("Sidecar"), column_method("ESO"));
         let keys: Vec<_> = report
             .methods
             .iter()
             .map(|m| format!("{}/{}", m.method, m.profile))
             .collect();
-        assert_eq!(keys, ["agent_sidecar/tuned", "eso/tuned", "eso/defaults"]);
-        let sidecar = &report.methods[0];
-        assert_eq!(sidecar.rotation.samples, 20);
-        assert_eq!(sidecar.rotation.p50_ms, Some(6250.0));
-        assert_eq!(sidecar.rotation.max_ms, Some(8750.0));
-        assert_eq!(sidecar.vault_requests_per_pod_minute, Some(6.5));
+        assert_eq!(
+            keys,
+            [
+                format!("{sidecar}/tuned"),
+                format!("{eso}/tuned"),
+                format!("{eso}/defaults")
+            ]
+        );
+        let first = &report.methods[0];
+        assert_eq!(first.rotation.samples, 20);
+        assert_eq!(first.rotation.p50_ms, Some(6250.0));
+        assert_eq!(first.rotation.max_ms, Some(8750.0));
+        assert_eq!(first.vault_requests_per_pod_minute, Some(6.5));
+        assert_eq!(first.cluster_components, ClusterComponents::NotApplicable);
+        assert_eq!(first.concurrent.rotations, ["other (tuned): rotations"]);
+        assert!(first.concurrent.deliveries.is_empty());
+        assert_eq!(
+            report.methods[1].cluster_components,
+            ClusterComponents::Measured {
+                containers: 2.0,
+                cpu_millicores: 2.0,
+                memory_mib: 2.0
+            }
+        );
         let defaults = &report.methods[2];
         assert_eq!((defaults.rotation.samples, defaults.rotation.not_within), (0, 1));
+        assert_eq!(defaults.cluster_components, ClusterComponents::NotMeasured);
         assert_eq!(report.faults.len(), 1);
         assert_eq!(report.faults[0].recovery.p50_ms, Some(70000.0));
         assert_eq!(report.versions["openbao"], "2.7.2");
+        assert_eq!(report.runs.len(), 1);
+        assert_eq!(report.runs[0].started.as_deref(), Some("2025-12-01 14:40:00 UTC"));
+        assert!(report.methods.iter().all(|m| m.run.is_none()), "one run: no run labels");
+    }
+
+    #[test]
+    fn samples_of_two_runs_are_refused_unless_merged_and_then_labelled() {
+        let mut samples = samples();
+        let other: Vec<Sample> = samples
+            .iter()
+            .take(30)
+            .map(|s| Sample {
+                run: run("r2"),
+                ..s.clone()
+            })
+            .collect();
+        samples.extend(other);
+        let dir = tempfile::tempdir().unwrap();
+        let err = write(&samples, dir.path(), false).unwrap_err().to_string();
+        assert!(err.contains("the samples come from 2 runs (r1, r2)"), "{err}");
+        assert!(err.contains("--merge-runs"), "{err}");
+        assert!(!dir.path().join("report.md").exists(), "nothing written when refused");
+
+        let report = write(&samples, dir.path(), true).unwrap();
+        let labels: Vec<_> = report.methods.iter().map(|m| m.run.clone().unwrap()).collect();
+        assert_eq!(labels, ["r1", "r2", "r1", "r1"]);
+        let md = std::fs::read_to_string(dir.path().join("report.md")).unwrap();
+        assert!(md.contains("Run r1: harness commit 0123456789ab, 2 host CPUs"), "{md}");
+        assert!(md.contains("Run r2:"), "{md}");
+        assert!(md.contains("| run | method | profile |"), "{md}");
     }
 
     #[test]
     fn markdown_snapshot() {
         let md = markdown(&build(&samples()));
-        let expected = "\
+        let (sidecar, eso) = (column_method("Sidecar"), column_method("ESO"));
+        let expected = format!(
+            "\
 # Vault × Kubernetes secret delivery: measured
 
 Measured on: kubernetes v1.34.4, openbao 2.7.2.
 
+Run r1: harness commit 0123456789ab, 2 host CPUs, started 2025-12-01 14:40:00 UTC, 73 samples.
+
 ## Delivery and rotation per method
 
-| method | profile | delivery p50 / p95 (n) | rotation p50 / p95 / max (n) | added containers per pod | per-pod CPU / memory | cluster components (containers, CPU, memory) | Vault requests per pod per minute | secret in etcd |
+| method | profile | delivery p50 / p95 (n) | rotation p50 / p95 / max (n) | added containers per pod | per-pod CPU / memory | cluster components (containers, CPU, memory) | Vault requests per pod per minute | stored as a Kubernetes Secret |
 |---|---|---|---|---|---|---|---|---|
-| agent_sidecar | tuned | 1.4 s / 1.9 s (10) | 6.2 s / 8.5 s / 8.8 s (20) | - | - / - | -, - / - | 6.50 | - |
-| eso | tuned | 1.4 s / 1.9 s (10) | 62.2 s / 64.5 s / 64.8 s (20) | - | - / - | -, - / - | 6.50 | yes |
-| eso | defaults | - / - (0) | - / - / - (0) + 1 not within 360.0 s | - | - / - | -, - / - | - | - |
+| {sidecar} | tuned | 1.4 s / 1.9 s (10) | 6.2 s / 8.5 s / 8.8 s (20) | - | - / - | not applicable (none) | 6.50 | - |
+| {eso} | tuned | 1.4 s / 1.9 s (10) | 62.2 s / 64.5 s / 64.8 s (20) | - | - / - | 2, 2.0m / 2.0 MiB | 6.50 | yes |
+| {eso} | defaults | - / - (0) | - / - / - (0) + 1 not within 360.0 s | - | - / - | - | - | - |
+
+Measured alongside (other activities running while the samples were taken):
+
+- {sidecar} (tuned): deliveries — nothing else; rotations — other (tuned): rotations
+- {eso} (tuned): deliveries — nothing else; rotations — other (tuned): rotations
+- {eso} (defaults): deliveries — nothing else; rotations — nothing else
 
 ## Vault outages
 
 | fault | method | pod running during the outage | app has a complete value | restarts | recovery after Vault is back |
 |---|---|---|---|---|---|
-| vault_sealed | eso | yes | yes | - | 70.0 s |
+| vault_sealed | {eso} | yes | yes | - | 70.0 s |
 
 ## The comparison table's claims
 
 | row | column | claim | verdict | evidence |
 |---|---|---|---|---|
-| Secret Rotation | Sidecar | Manual | **contradicted** | agent_sidecar (tuned): 20 of 20 rotations reached the app container without a restart, p50 6.2 s |
+| Secret Rotation | Sidecar | Manual | **contradicted** | {sidecar} (tuned): 20 of 20 rotations reached the app container without a restart, p50 6.2 s |
 | Secret Rotation | CSI | Automatic | not measured in this run | no rotation samples of csi in this run |
-| Secret Rotation | ESO | Automatic | confirmed | eso (tuned): 20 of 20 rotations reached the app container without a restart, p50 62.2 s; eso (defaults): 0 of 1 rotations reached the app container without a restart; 1 not within 360 s |
+| Secret Rotation | ESO | Automatic | confirmed | {eso} (tuned): 20 of 20 rotations reached the app container without a restart, p50 62.2 s; {eso} (defaults): 0 of 1 rotations reached the app container without a restart; 1 not within 360 s |
 | Performance | Sidecar | High | not measurable | \"High\" is not defined; the report gives delivery and rotation latency, overhead and Vault load instead |
 | Performance | CSI | Medium | not measurable | \"Medium\" is not defined; the report gives delivery and rotation latency, overhead and Vault load instead |
 | Performance | ESO | High | not measurable | \"High\" is not defined; the report gives delivery and rotation latency, overhead and Vault load instead |
@@ -388,7 +628,8 @@ Measured on: kubernetes v1.34.4, openbao 2.7.2.
 
 ![Rotation: Vault write → the app container sees the new value](rotation_latency.svg)
 
-";
+"
+        );
         assert_eq!(md, expected);
     }
 

@@ -4,8 +4,11 @@
 
 use std::fmt::Write;
 
-use super::{METHOD_ORDER, PROFILE_ORDER, order};
-use crate::measure::{Outcome, Sample, percentile};
+use super::profile_order;
+use crate::{
+    delivery::Method,
+    measure::{Metric, Outcome, Sample, percentile},
+};
 
 const WIDTH: f64 = 760.0;
 const LEFT: f64 = 190.0;
@@ -16,7 +19,7 @@ const BOTTOM: f64 = 46.0;
 const COLORS: [&str; 5] = ["#1b6ca8", "#c4432b", "#2e8b57", "#8a5cb8", "#b8860b"];
 
 /// The chart of `metric` (values in ms, shown in seconds) across methods and profiles.
-pub fn strip_chart(title: &str, metric: &str, samples: &[Sample]) -> String {
+pub fn strip_chart(title: &str, metric: Metric, samples: &[Sample]) -> String {
     // One row per method and profile, in the report's order; one colour per method.
     let mut rows: Vec<((&str, &str), Vec<&Sample>)> = Vec::new();
     for s in samples.iter().filter(|s| s.metric == metric) {
@@ -26,7 +29,7 @@ pub fn strip_chart(title: &str, metric: &str, samples: &[Sample]) -> String {
             None => rows.push((key, vec![s])),
         }
     }
-    rows.sort_by_key(|((method, profile), _)| (order(method, &METHOD_ORDER), order(profile, &PROFILE_ORDER)));
+    rows.sort_by_key(|((method, profile), _)| (Method::order(method), profile_order(profile)));
     let mut methods: Vec<&str> = rows.iter().map(|((m, _), _)| *m).collect();
     methods.dedup();
     let max_ms = rows
@@ -162,7 +165,7 @@ fn escape(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::report::tests::samples;
+    use crate::report::tests::{column_method, samples};
 
     #[test]
     fn nice_ceilings() {
@@ -175,13 +178,18 @@ mod tests {
 
     #[test]
     fn every_sample_is_a_dot_and_bounds_are_triangles() {
-        let svg = strip_chart("Rotation", "rotation_latency", &samples());
+        let svg = strip_chart("Rotation", Metric::RotationLatency, &samples());
         assert!(svg.starts_with("<svg xmlns=\"http://www.w3.org/2000/svg\""));
         assert_eq!(svg.matches("<circle").count(), 40, "20 rotations × 2 methods");
         assert_eq!(svg.matches("<path").count(), 1, "one row with a wait that ran out");
         assert!(svg.contains("1 not within 360 s"));
-        for label in ["agent_sidecar (tuned)", "eso (tuned)", "eso (defaults)"] {
-            assert!(svg.contains(label), "{label}");
+        let (sidecar, eso) = (column_method("Sidecar"), column_method("ESO"));
+        for label in [
+            format!("{sidecar} (tuned)"),
+            format!("{eso} (tuned)"),
+            format!("{eso} (defaults)"),
+        ] {
+            assert!(svg.contains(&label), "{label}");
         }
         assert!(svg.contains(">500</text>"), "axis up to the bound");
         assert!(svg.trim_end().ends_with("</svg>"));
@@ -189,7 +197,7 @@ mod tests {
 
     #[test]
     fn no_samples_says_so() {
-        let svg = strip_chart("Delivery", "delivery_latency", &[]);
+        let svg = strip_chart("Delivery", Metric::DeliveryLatency, &[]);
         assert!(svg.contains("no samples of delivery_latency"));
     }
 }

@@ -1,7 +1,7 @@
 //! The report's tables as cells, rendered either as Markdown (report.md, the job summary) or as
 //! aligned text (what `harness run` prints): one place decides what each cell says.
 
-use super::{FaultFigures, Latency, MethodFigures, claims};
+use super::{ClusterComponents, FaultFigures, Latency, MethodFigures, claims};
 
 /// A header and rows of cells.
 #[derive(Debug, PartialEq)]
@@ -42,6 +42,17 @@ impl Table {
             .collect::<Vec<_>>()
             .join("\n")
     }
+
+    /// Puts a `run` column first, for reports that merge runs.
+    fn with_runs(mut self, runs: Vec<Option<String>>) -> Self {
+        if runs.iter().any(Option::is_some) {
+            self.header.insert(0, "run".into());
+            for (row, run) in self.rows.iter_mut().zip(runs) {
+                row.insert(0, run.unwrap_or_default());
+            }
+        }
+        self
+    }
 }
 
 pub fn methods(figures: &[MethodFigures]) -> Table {
@@ -54,7 +65,7 @@ pub fn methods(figures: &[MethodFigures]) -> Table {
         "per-pod CPU / memory",
         "cluster components (containers, CPU, memory)",
         "Vault requests per pod per minute",
-        "secret in etcd",
+        "stored as a Kubernetes Secret",
     ]);
     for m in figures {
         table.rows.push(vec![
@@ -68,17 +79,24 @@ pub fn methods(figures: &[MethodFigures]) -> Table {
                 number(m.pod_overhead_cpu_millicores, 1, "m"),
                 number(m.pod_overhead_memory_mib, 1, " MiB")
             ),
-            format!(
-                "{}, {} / {}",
-                number(m.cluster_components, 0, ""),
-                number(m.cluster_components_cpu_millicores, 1, "m"),
-                number(m.cluster_components_memory_mib, 1, " MiB")
-            ),
+            components(&m.cluster_components),
             number(m.vault_requests_per_pod_minute, 2, ""),
-            yes_no(m.secret_in_etcd).into(),
+            yes_no(m.stored_as_kubernetes_secret).into(),
         ]);
     }
-    table
+    table.with_runs(figures.iter().map(|m| m.run.clone()).collect())
+}
+
+fn components(c: &ClusterComponents) -> String {
+    match c {
+        ClusterComponents::NotMeasured => "-".into(),
+        ClusterComponents::NotApplicable => "not applicable (none)".into(),
+        ClusterComponents::Measured {
+            containers,
+            cpu_millicores,
+            memory_mib,
+        } => format!("{containers:.0}, {cpu_millicores:.1}m / {memory_mib:.1} MiB"),
+    }
 }
 
 pub fn faults(figures: &[FaultFigures]) -> Table {
@@ -92,7 +110,7 @@ pub fn faults(figures: &[FaultFigures]) -> Table {
     ]);
     for f in figures {
         table.rows.push(vec![
-            f.fault.clone(),
+            f.fault.to_string(),
             f.method.clone(),
             yes_no(f.pod_running).into(),
             yes_no(f.app_has_value).into(),
@@ -100,7 +118,7 @@ pub fn faults(figures: &[FaultFigures]) -> Table {
             latency(&f.recovery, false),
         ]);
     }
-    table
+    table.with_runs(figures.iter().map(|f| f.run.clone()).collect())
 }
 
 pub fn claims(judged: &[claims::Judged]) -> Table {
@@ -160,8 +178,8 @@ mod tests {
         Table {
             header: vec!["method".into(), "p50".into()],
             rows: vec![
-                vec!["agent_sidecar".into(), "3.0 s".into()],
-                vec!["eso".into(), "-".into()],
+                vec!["method_one".into(), "3.0 s".into()],
+                vec!["two".into(), "-".into()],
             ],
         }
     }
@@ -170,7 +188,7 @@ mod tests {
     fn markdown_has_a_separator_row_per_column() {
         assert_eq!(
             table().markdown(),
-            "| method | p50 |\n|---|---|\n| agent_sidecar | 3.0 s |\n| eso | - |\n"
+            "| method | p50 |\n|---|---|\n| method_one | 3.0 s |\n| two | - |\n"
         );
     }
 
@@ -178,7 +196,7 @@ mod tests {
     fn aligned_pads_every_column_to_its_widest_cell() {
         assert_eq!(
             table().aligned(),
-            "method         p50\nagent_sidecar  3.0 s\neso            -"
+            "method      p50\nmethod_one  3.0 s\ntwo         -"
         );
     }
 

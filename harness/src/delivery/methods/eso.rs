@@ -3,14 +3,77 @@
 
 use std::time::Duration;
 
-use super::{Consumer, Profile, Target, app_container};
-use crate::{Error, Result, apply, fixtures, paths};
+use futures::future::BoxFuture;
+use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding};
+use kube::api::ApiResource;
 
-const INSTALL: &str = include_str!("../../../fixtures/delivery/eso/install.yaml");
-const POD: &str = include_str!("../../../fixtures/delivery/eso/pod.yaml");
+use crate::{
+    Error, Result, apply,
+    delivery::{Components, Consumer, DeliveryMethod, Files, Profile, Target, app_container},
+    fixtures, paths,
+    secret::{ExposeSecret, SecretData},
+};
 
-pub const NAMESPACE: &str = "external-secrets";
+const INSTALL: &str = include_str!("../../../../fixtures/delivery/eso/install.yaml");
+const POD: &str = include_str!("../../../../fixtures/delivery/eso/pod.yaml");
+
+const NAMESPACE: &str = "external-secrets";
 const READY_TIMEOUT: Duration = Duration::from_secs(180);
+
+pub struct Eso;
+
+impl DeliveryMethod for Eso {
+    fn name(&self) -> &'static str {
+        "eso"
+    }
+
+    fn title(&self) -> &'static str {
+        "External Secrets Operator, through a Kubernetes Secret mounted as a volume"
+    }
+
+    fn versions(&self) -> Vec<(&'static str, &'static str)> {
+        vec![("external-secrets", fixtures::version("ESO_VERSION"))]
+    }
+
+    fn images(&self) -> Vec<String> {
+        vec![image()]
+    }
+
+    fn components(&self) -> Option<Components> {
+        Some(Components {
+            namespace: NAMESPACE,
+            selector: "app.kubernetes.io/name=external-secrets",
+        })
+    }
+
+    fn cluster_scoped_kinds(&self) -> Vec<ApiResource> {
+        vec![
+            ApiResource::erase::<ClusterRoleBinding>(&()),
+            ApiResource::erase::<ClusterRole>(&()),
+        ]
+    }
+
+    fn install<'a>(&'a self, client: &'a kube::Client, _target: &'a Target<'_>) -> BoxFuture<'a, Result<()>> {
+        Box::pin(install(client))
+    }
+
+    fn manifests(&self, target: &Target<'_>, consumer: &Consumer, profile: Profile) -> Result<String> {
+        manifests(target, consumer, profile)
+    }
+
+    /// The Secret volume holds one file per field.
+    fn decode(&self, files: &Files) -> Result<SecretData> {
+        Ok(SecretData::new(
+            files
+                .iter()
+                .map(|(k, v)| (k.clone(), v.expose_secret().to_string().into())),
+        ))
+    }
+}
+
+fn image() -> String {
+    format!("harness.local/external-secrets:{}", fixtures::version("ESO_VERSION"))
+}
 
 /// ESO's CRD bundle, copied from the pinned module by `scripts/images/external-secrets.sh`.
 fn crd_bundle() -> Result<String> {
@@ -26,13 +89,12 @@ fn crd_bundle() -> Result<String> {
     })
 }
 
-pub fn install_manifests() -> Result<String> {
-    let image = format!("harness.local/external-secrets:{}", fixtures::version("ESO_VERSION"));
-    apply::render(INSTALL, &[("IMAGE", &image)])
+fn install_manifests() -> Result<String> {
+    apply::render(INSTALL, &[("IMAGE", &image())])
 }
 
 /// Applies the CRDs, waits until they are served, then deploys the controller and waits for it.
-pub async fn install(client: &kube::Client, _target: &Target<'_>) -> Result<()> {
+async fn install(client: &kube::Client) -> Result<()> {
     crate::step!("install External Secrets Operator in namespace {NAMESPACE}");
     let bundle = crd_bundle()?;
     apply::apply(client, &bundle).await?;
@@ -44,7 +106,7 @@ pub async fn install(client: &kube::Client, _target: &Target<'_>) -> Result<()> 
     crate::pods::wait_deployment_ready(client, NAMESPACE, "external-secrets", READY_TIMEOUT).await
 }
 
-pub fn manifests(target: &Target<'_>, consumer: &Consumer, profile: Profile) -> Result<String> {
+fn manifests(target: &Target<'_>, consumer: &Consumer, profile: Profile) -> Result<String> {
     // Without refreshInterval ESO's CRD default applies (1h0m0s).
     let spec = match profile.interval() {
         Some(interval) => format!("  refreshInterval: {}s", interval.as_secs()),
@@ -73,7 +135,10 @@ pub fn manifests(target: &Target<'_>, consumer: &Consumer, profile: Profile) -> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::delivery::tests_support::{consumer, target_with};
+    use crate::{
+        delivery::tests_support::{consumer, target_with},
+        secret::SecretString,
+    };
 
     #[test]
     fn store_secret_and_pod_fit_together() {
@@ -106,5 +171,16 @@ mod tests {
             let objects = apply::parse(&manifests(target, &consumer(), Profile::Defaults).unwrap()).unwrap();
             assert!(objects[1].data["spec"].get("refreshInterval").is_none());
         });
+    }
+
+    #[test]
+    fn every_file_of_the_secret_volume_is_a_field() {
+        let files = Files::from([
+            ("password".to_string(), SecretString::from("p")),
+            ("username".to_string(), SecretString::from("u")),
+        ]);
+        let data = Eso.decode(&files).unwrap();
+        assert_eq!(data.keys().collect::<Vec<_>>(), ["password", "username"]);
+        assert_eq!(data.get("username").unwrap().expose_secret(), "u");
     }
 }

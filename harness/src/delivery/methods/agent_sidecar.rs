@@ -3,21 +3,49 @@
 
 use std::time::Duration;
 
-use super::{Consumer, Profile, Target, app_container, indent};
-use crate::{Result, apply, duration::Ttl};
+use crate::{
+    Result, apply,
+    delivery::{Consumer, DeliveryMethod, Files, Profile, Target, app_container, file, indent, parse_rendered},
+    duration::Ttl,
+    secret::{ExposeSecret, SecretData},
+};
 
-const AGENT_HCL: &str = include_str!("../../../fixtures/delivery/agent-sidecar/agent.hcl");
-const POD: &str = include_str!("../../../fixtures/delivery/agent-sidecar/pod.yaml");
+const AGENT_HCL: &str = include_str!("../../../../fixtures/delivery/agent_sidecar/agent.hcl");
+const POD: &str = include_str!("../../../../fixtures/delivery/agent_sidecar/pod.yaml");
 
 /// The file the agent renders, in the shared volume.
-pub const SECRET_FILE: &str = "secret";
+const SECRET_FILE: &str = "secret";
 /// Vault Agent's own default for `static_secret_render_interval`.
 const AGENT_DEFAULT_RENDER_INTERVAL: Duration = Duration::from_secs(300);
+
+pub struct AgentSidecar;
+
+impl DeliveryMethod for AgentSidecar {
+    fn name(&self) -> &'static str {
+        "agent_sidecar"
+    }
+
+    fn title(&self) -> &'static str {
+        "hand-written Vault Agent sidecar"
+    }
+
+    fn manifests(&self, target: &Target<'_>, consumer: &Consumer, profile: Profile) -> Result<String> {
+        manifests(target, consumer, profile)
+    }
+
+    fn decode(&self, files: &Files) -> Result<SecretData> {
+        Ok(parse_rendered(file(self, files, SECRET_FILE)?.expose_secret()))
+    }
+
+    fn expected_containers(&self) -> &'static [&'static str] {
+        &["vault-agent"]
+    }
+}
 
 /// The agent's config for `secret_name` under the KV mount. The render interval is written out
 /// in both profiles (the defaults profile writes the agent's own default, 5m) because a
 /// hand-written config is where a user sets it.
-pub fn agent_hcl(target: &Target<'_>, secret_name: &str, profile: Profile) -> Result<String> {
+fn agent_hcl(target: &Target<'_>, secret_name: &str, profile: Profile) -> Result<String> {
     let data = match target.cfg.kv.version {
         1 => ".Data",
         _ => ".Data.data",
@@ -37,7 +65,7 @@ pub fn agent_hcl(target: &Target<'_>, secret_name: &str, profile: Profile) -> Re
 }
 
 /// Every object of one consumer pod.
-pub fn manifests(target: &Target<'_>, consumer: &Consumer, profile: Profile) -> Result<String> {
+fn manifests(target: &Target<'_>, consumer: &Consumer, profile: Profile) -> Result<String> {
     let image = crate::vault::in_cluster::image(target.cfg.vault.flavor)?;
     apply::render(
         POD,
@@ -62,6 +90,7 @@ pub fn manifests(target: &Target<'_>, consumer: &Consumer, profile: Profile) -> 
 mod tests {
     use super::*;
     use crate::delivery::tests_support::{consumer, target_with};
+    use crate::secret::SecretString;
 
     #[test]
     fn the_agent_renders_the_kv_v1_secret_with_kubernetes_auto_auth() {
@@ -107,5 +136,14 @@ mod tests {
             assert_eq!(containers[0]["volumeMounts"][0]["name"], "secrets");
             assert_eq!(containers[1]["name"], "vault-agent");
         });
+    }
+
+    #[test]
+    fn the_rendered_file_becomes_the_fields_and_a_missing_one_is_named() {
+        let files = Files::from([(SECRET_FILE.to_string(), SecretString::from("password=p\nusername=u\n"))]);
+        let data = AgentSidecar.decode(&files).unwrap();
+        assert_eq!(data.get("username").unwrap().expose_secret(), "u");
+        let err = AgentSidecar.decode(&Files::new()).unwrap_err().to_string();
+        assert!(err.contains("agent_sidecar has no file secret"), "{err}");
     }
 }

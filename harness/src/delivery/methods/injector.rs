@@ -3,22 +3,85 @@
 
 use std::time::Duration;
 
-use super::{Consumer, Profile, Target, app_container};
+use futures::future::BoxFuture;
+use k8s_openapi::api::{
+    admissionregistration::v1::MutatingWebhookConfiguration,
+    rbac::v1::{ClusterRole, ClusterRoleBinding},
+};
+use kube::api::ApiResource;
+
 use crate::{
-    Error, Result, apply, fixtures,
-    secret::{SecretData, SecretString},
+    Error, Result, apply,
+    delivery::{Components, Consumer, DeliveryMethod, Files, Profile, Target, app_container, file},
+    fixtures,
+    secret::{ExposeSecret, SecretData, SecretString},
 };
 
-const INSTALL: &str = include_str!("../../../fixtures/delivery/injector/install.yaml");
-const POD: &str = include_str!("../../../fixtures/delivery/injector/pod.yaml");
+const INSTALL: &str = include_str!("../../../../fixtures/delivery/injector/install.yaml");
+const POD: &str = include_str!("../../../../fixtures/delivery/injector/pod.yaml");
 
-pub const NAMESPACE: &str = "vault-injector";
+const NAMESPACE: &str = "vault-injector";
 /// The file `agent-inject-secret-mysecret` renders to.
-pub const SECRET_FILE: &str = "mysecret";
+const SECRET_FILE: &str = "mysecret";
 const READY_TIMEOUT: Duration = Duration::from_secs(120);
 
-pub fn install_manifests(target: &Target<'_>) -> Result<String> {
-    let image = format!("harness.local/vault-k8s:{}", fixtures::version("VAULT_K8S_VERSION"));
+pub struct Injector;
+
+impl DeliveryMethod for Injector {
+    fn name(&self) -> &'static str {
+        "injector"
+    }
+
+    fn title(&self) -> &'static str {
+        "Vault Agent Injector (vault-k8s)"
+    }
+
+    fn versions(&self) -> Vec<(&'static str, &'static str)> {
+        vec![("vault-k8s", fixtures::version("VAULT_K8S_VERSION"))]
+    }
+
+    fn images(&self) -> Vec<String> {
+        vec![image()]
+    }
+
+    fn components(&self) -> Option<Components> {
+        Some(Components {
+            namespace: NAMESPACE,
+            selector: "app.kubernetes.io/name=vault-injector",
+        })
+    }
+
+    fn cluster_scoped_kinds(&self) -> Vec<ApiResource> {
+        vec![
+            ApiResource::erase::<MutatingWebhookConfiguration>(&()),
+            ApiResource::erase::<ClusterRoleBinding>(&()),
+            ApiResource::erase::<ClusterRole>(&()),
+        ]
+    }
+
+    fn install<'a>(&'a self, client: &'a kube::Client, target: &'a Target<'_>) -> BoxFuture<'a, Result<()>> {
+        Box::pin(install(client, target))
+    }
+
+    fn manifests(&self, target: &Target<'_>, consumer: &Consumer, profile: Profile) -> Result<String> {
+        manifests(target, consumer, profile)
+    }
+
+    fn decode(&self, files: &Files) -> Result<SecretData> {
+        parse_default_template(file(self, files, SECRET_FILE)?.expose_secret())
+    }
+
+    fn expected_containers(&self) -> &'static [&'static str] {
+        &["vault-agent-init", "vault-agent"]
+    }
+}
+
+fn image() -> String {
+    format!("harness.local/vault-k8s:{}", fixtures::version("VAULT_K8S_VERSION"))
+}
+
+fn install_manifests(target: &Target<'_>) -> Result<String> {
+    let image = image();
     let agent_image = crate::vault::in_cluster::image(target.cfg.vault.flavor)?;
     apply::render(
         INSTALL,
@@ -34,7 +97,7 @@ pub fn install_manifests(target: &Target<'_>) -> Result<String> {
 
 /// Deploys the injector and waits until its webhook has a CA bundle and the injector is ready:
 /// before that, `failurePolicy: Ignore` would admit consumer pods without agents.
-pub async fn install(client: &kube::Client, target: &Target<'_>) -> Result<()> {
+async fn install(client: &kube::Client, target: &Target<'_>) -> Result<()> {
     crate::step!("install the Vault Agent Injector in namespace {NAMESPACE}");
     apply::apply(client, &install_manifests(target)?).await?;
     crate::pods::wait_deployment_ready(client, NAMESPACE, "vault-injector", READY_TIMEOUT).await?;
@@ -58,7 +121,7 @@ async fn wait_injecting(client: &kube::Client, target: &Target<'_>) -> Result<()
                 "vault.hashicorp.com/agent-inject-secret-canary": target.secret_path("canary"),
             }
         },
-        "spec": { "containers": [{ "name": "app", "image": super::APP_IMAGE }] }
+        "spec": { "containers": [{ "name": "app", "image": crate::delivery::APP_IMAGE }] }
     }))
     .map_err(|e| Error::State(format!("canary pod manifest: {e}")))?;
     let pods: kube::Api<Pod> = kube::Api::namespaced(client.clone(), NAMESPACE);
@@ -110,7 +173,7 @@ async fn wait_ca_bundle(client: &kube::Client) -> Result<()> {
     .await
 }
 
-pub fn manifests(target: &Target<'_>, consumer: &Consumer, profile: Profile) -> Result<String> {
+fn manifests(target: &Target<'_>, consumer: &Consumer, profile: Profile) -> Result<String> {
     let annotations = match profile.interval() {
         Some(interval) => format!(
             "    vault.hashicorp.com/template-static-secret-render-interval: \"{}s\"",
@@ -136,7 +199,7 @@ pub fn manifests(target: &Target<'_>, consumer: &Consumer, profile: Profile) -> 
 /// a value: for KV v2 `data: map[password:p username:u]` (plus `metadata: map[...]`), for KV v1
 /// `password: p`. Values containing spaces cannot be told apart in that format; the harness writes
 /// none.
-pub fn parse_default_template(text: &str) -> Result<SecretData> {
+fn parse_default_template(text: &str) -> Result<SecretData> {
     let malformed = || Error::State("the injector's rendered file is not in its default template's format".into());
     if let Some(line) = text.lines().find(|l| l.starts_with("data: map[")) {
         let inner = line
@@ -162,10 +225,7 @@ pub fn parse_default_template(text: &str) -> Result<SecretData> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::{
-        delivery::tests_support::{consumer, target_with},
-        secret::ExposeSecret,
-    };
+    use crate::delivery::tests_support::{consumer, target_with};
 
     #[test]
     fn kv_v2_default_template_output_is_parsed_and_metadata_ignored() {
