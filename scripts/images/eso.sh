@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# external-secrets.sh: External Secrets Operator, harness.local/external-secrets:<version>, built
+# eso.sh: the `eso` delivery method's images — External Secrets Operator, harness.local/external-secrets:<version>, built
 # from github.com/external-secrets/external-secrets (wrapper: tools/external-secrets), and its CRD
 # bundle, copied from the same module version for `harness` to apply.
 #
@@ -8,9 +8,13 @@
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck source-path=SCRIPTDIR source=methods.sh
+source "$(dirname "${BASH_SOURCE[0]}")/methods.sh"
 
 TAG=$LOCAL_REPO/external-secrets:$ESO_VERSION
 component_init external-secrets "$ESO_VERSION" "tag=$TAG gomod=$(sha256sum "$REPO_ROOT/tools/external-secrets/go.mod" | cut -c1-16) recipe=$(recipe_hash "$REPO_ROOT/scripts/images/lib.sh")"
+# The image archives the node image preloads for this method (node.sh reads the list).
+published_archives "$TAG"
 is_done "$TAG" && [[ -f $OUT/crds.yaml ]] && exit 0
 
 go_tool_image external-secrets github.com/external-secrets/external-secrets "$ESO_VERSION" \

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# vault-k8s.sh: the Vault Agent Injector, harness.local/vault-k8s:<version>, built from
+# injector.sh: the `injector` delivery method's images — the Vault Agent Injector, harness.local/vault-k8s:<version>, built from
 # github.com/hashicorp/vault-k8s (wrapper: tools/vault-k8s). The agents it injects run the
 # OpenBao image (openbao.sh), which also answers to `vault`.
 #
@@ -8,9 +8,13 @@
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck source-path=SCRIPTDIR source=methods.sh
+source "$(dirname "${BASH_SOURCE[0]}")/methods.sh"
 
 TAG=$LOCAL_REPO/vault-k8s:$VAULT_K8S_VERSION
 component_init vault-k8s "$VAULT_K8S_VERSION" "tag=$TAG gomod=$(sha256sum "$REPO_ROOT/tools/vault-k8s/go.mod" | cut -c1-16) recipe=$(recipe_hash "$REPO_ROOT/scripts/images/lib.sh")"
+# The image archives the node image preloads for this method (node.sh reads the list).
+published_archives "$TAG"
 is_done "$TAG" && exit 0
 
 go_tool_image vault-k8s github.com/hashicorp/vault-k8s "$VAULT_K8S_VERSION" github.com/hashicorp/vault-k8s \

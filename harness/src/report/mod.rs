@@ -307,7 +307,7 @@ pub fn markdown(report: &Report) -> String {
     md.push_str(&runs_text(report));
     md.push_str("\n## Delivery and rotation per method\n\n");
     md.push_str(&table::methods(&report.methods).markdown());
-    md.push_str("\n");
+    md.push('\n');
     md.push_str(&concurrency_text(report));
     if !report.faults.is_empty() {
         md.push_str("\n## Vault outages\n\n");
@@ -362,10 +362,10 @@ fn concurrency_text(report: &Report) -> String {
     text
 }
 
-/// What `harness run` prints: the per-method table and, when there are any, the outages, as
-/// aligned text.
+/// What `harness run` prints: the run, the per-method table and, when there are any, the
+/// outages, as aligned text.
 pub fn terminal(report: &Report) -> String {
-    let mut text = String::new();
+    let mut text = runs_text(report);
     if !report.methods.is_empty() {
         text.push_str(&table::methods(&report.methods).aligned());
     }

@@ -75,7 +75,7 @@ fn image() -> String {
     format!("harness.local/external-secrets:{}", fixtures::version("ESO_VERSION"))
 }
 
-/// ESO's CRD bundle, copied from the pinned module by `scripts/images/external-secrets.sh`.
+/// ESO's CRD bundle, copied from the pinned module by `scripts/images/eso.sh`.
 fn crd_bundle() -> Result<String> {
     let file = paths::cache_dir()
         .join("images")
