@@ -3,9 +3,12 @@
 //! the `vault-auth` reviewer token), get a TTL-capped token holding `read-policy`, and can read
 //! but not write; unbound accounts, namespaces and roles, tokens of the other cluster and a bad
 //! reviewer JWT are refused. Every test uses its own namespace, role or mount, so they run in
-//! parallel.
+//! parallel; what a test adds to the shared Vault (a role, a mount) it removes when it ends,
+//! also when it fails.
 //!
 //! Run just these: `cargo nextest run -P e2e -E 'binary(kubernetes_auth)'`.
+
+use std::future::Future;
 
 use harness::{
     apply,
@@ -20,7 +23,7 @@ use harness::{
         in_cluster::{self, ClusterVault},
     },
 };
-use scenarios::{env, scenario};
+use scenarios::{env, finally, scenario};
 use serde_json::json;
 
 struct Env {
@@ -64,6 +67,38 @@ impl Env {
         let body = json!({ "role": role, "jwt": jwt.expose_secret() });
         self.anonymous().login(&format!("{mount}/login"), body).await
     }
+
+    /// Runs `body`, then removes what it added to the shared Vault, also when it fails: each of
+    /// `added` is a path to delete, `sys/auth/<mount>` (disables the auth mount) or
+    /// `auth/<mount>/role/<name>` (deletes the role). Vault answers a delete of something that is
+    /// not there with success, so a body that failed before adding it is cleaned up as well.
+    async fn removing<F: Future>(&self, added: &[String], body: F) -> F::Output {
+        finally(body, async {
+            let mut failed = Vec::new();
+            for path in added {
+                harness::step!("delete {path}");
+                if let Err(e) = self.root.raw(http::Method::DELETE, path, None).await {
+                    failed.push(format!("delete {path}: {e}"));
+                }
+            }
+            if failed.is_empty() {
+                Ok(())
+            } else {
+                Err(failed.join("; "))
+            }
+        })
+        .await
+    }
+}
+
+/// `sys/auth/<mount>`: what to delete to disable an auth mount.
+fn mount_path(mount: &str) -> String {
+    format!("sys/auth/{mount}")
+}
+
+/// `auth/<mount>/role/<name>`: what to delete to remove a role.
+fn role_path(mount: &str, role: &str) -> String {
+    format!("auth/{mount}/role/{role}")
 }
 
 /// Vault refused with `status` and a message containing `text`.
@@ -244,24 +279,27 @@ async fn a_namespace_outside_the_bound_namespaces_is_refused_with_403() {
         let env = env();
         let auth = &env.cfg.kubernetes_auth;
         let role = "e2e-bound-namespace";
-        let (ttl, accounts) = (env.cfg.ttl.role_ttl, vec!["default".to_string()]);
-        in_cluster::write_role(
-            &env.root,
-            &env.cfg,
-            &auth.mount,
-            role,
-            ttl,
-            &accounts,
-            &["only-this-one".into()],
-        )
+        env.removing(&[role_path(&auth.mount, role)], async {
+            let (ttl, accounts) = (env.cfg.ttl.role_ttl, vec!["default".to_string()]);
+            in_cluster::write_role(
+                &env.root,
+                &env.cfg,
+                &auth.mount,
+                role,
+                ttl,
+                &accounts,
+                &["only-this-one".into()],
+            )
+            .await
+            .unwrap();
+            let (ns, jwt) = env.token_in_fresh_namespace(&env.app, "e2e-other-ns", "default").await;
+
+            let refused = env.login(&auth.mount, role, &jwt).await.unwrap_err();
+
+            assert_refused(&refused, 403, "namespace not authorized");
+            ns.delete().await.unwrap();
+        })
         .await
-        .unwrap();
-        let (ns, jwt) = env.token_in_fresh_namespace(&env.app, "e2e-other-ns", "default").await;
-
-        let refused = env.login(&auth.mount, role, &jwt).await.unwrap_err();
-
-        assert_refused(&refused, 403, "namespace not authorized");
-        ns.delete().await.unwrap();
     })
     .await
 }
@@ -305,30 +343,33 @@ async fn a_bad_reviewer_jwt_makes_logins_fail_with_a_clear_error() {
     scenario(async {
         let env = env();
         let mount = "e2e-bad-reviewer";
-        let garbage = SecretString::from("not-a-service-account-token");
-        in_cluster::configure_mount(&env.root, &env.app, mount, env.cfg.ttl.effective_max_ttl, &garbage)
+        env.removing(&[mount_path(mount)], async {
+            let garbage = SecretString::from("not-a-service-account-token");
+            in_cluster::configure_mount(&env.root, &env.app, mount, env.cfg.ttl.effective_max_ttl, &garbage)
+                .await
+                .unwrap();
+            let (ttl, auth) = (env.cfg.ttl.role_ttl, &env.cfg.kubernetes_auth);
+            in_cluster::write_role(
+                &env.root,
+                &env.cfg,
+                mount,
+                &auth.role,
+                ttl,
+                &auth.bound_service_accounts,
+                &auth.bound_namespaces,
+            )
             .await
             .unwrap();
-        let (ttl, auth) = (env.cfg.ttl.role_ttl, &env.cfg.kubernetes_auth);
-        in_cluster::write_role(
-            &env.root,
-            &env.cfg,
-            mount,
-            &auth.role,
-            ttl,
-            &auth.bound_service_accounts,
-            &auth.bound_namespaces,
-        )
+            let (ns, jwt) = env
+                .token_in_fresh_namespace(&env.app, "e2e-bad-reviewer", "default")
+                .await;
+
+            let refused = env.login(mount, &auth.role, &jwt).await.unwrap_err();
+
+            assert_refused(&refused, 403, "permission denied");
+            ns.delete().await.unwrap();
+        })
         .await
-        .unwrap();
-        let (ns, jwt) = env
-            .token_in_fresh_namespace(&env.app, "e2e-bad-reviewer", "default")
-            .await;
-
-        let refused = env.login(mount, &auth.role, &jwt).await.unwrap_err();
-
-        assert_refused(&refused, 403, "permission denied");
-        ns.delete().await.unwrap();
     })
     .await
 }
@@ -340,49 +381,52 @@ async fn the_warning_follows_the_roles_ttl_and_a_raised_mount_cap_removes_it() {
         let auth = &env.cfg.kubernetes_auth;
         let (ns, jwt) = env.token_in_fresh_namespace(&env.app, "e2e-ttl", "default").await;
         let (role, raised) = ("e2e-ttl-2000h", "e2e-raised-cap");
-        // Role TTL 2000h on the article's mount: the text says 2000h.
-        let mut cfg_2000h = env.cfg.clone();
-        cfg_2000h.ttl.role_ttl = "2000h".parse().unwrap();
-        in_cluster::write_role(
-            &env.root,
-            &cfg_2000h,
-            &auth.mount,
-            role,
-            cfg_2000h.ttl.role_ttl,
-            &auth.bound_service_accounts,
-            &auth.bound_namespaces,
-        )
-        .await
-        .unwrap();
-        let login = env.login(&auth.mount, role, &jwt).await.unwrap();
-        expect::ttl_capped(&login, &cfg_2000h).assert_passed();
-        assert!(
-            login.warnings.iter().any(|w| w.contains("TTL of \"2000h\"")),
-            "{:?}",
-            login.warnings
-        );
-
-        // A mount capped above the role's TTL: no warning, the full TTL.
-        let reviewer = in_cluster::reviewer_token(&env.app, &env.cfg).await.unwrap();
-        in_cluster::configure_mount(&env.root, &env.app, raised, env.cfg.ttl.raised_max_ttl, &reviewer)
+        env.removing(&[role_path(&auth.mount, role), mount_path(raised)], async {
+            // Role TTL 2000h on the article's mount: the text says 2000h.
+            let mut cfg_2000h = env.cfg.clone();
+            cfg_2000h.ttl.role_ttl = "2000h".parse().unwrap();
+            in_cluster::write_role(
+                &env.root,
+                &cfg_2000h,
+                &auth.mount,
+                role,
+                cfg_2000h.ttl.role_ttl,
+                &auth.bound_service_accounts,
+                &auth.bound_namespaces,
+            )
             .await
             .unwrap();
-        let ttl = env.cfg.ttl.role_ttl;
-        in_cluster::write_role(
-            &env.root,
-            &env.cfg,
-            raised,
-            &auth.role,
-            ttl,
-            &auth.bound_service_accounts,
-            &auth.bound_namespaces,
-        )
+            let login = env.login(&auth.mount, role, &jwt).await.unwrap();
+            expect::ttl_capped(&login, &cfg_2000h).assert_passed();
+            assert!(
+                login.warnings.iter().any(|w| w.contains("TTL of \"2000h\"")),
+                "{:?}",
+                login.warnings
+            );
+
+            // A mount capped above the role's TTL: no warning, the full TTL.
+            let reviewer = in_cluster::reviewer_token(&env.app, &env.cfg).await.unwrap();
+            in_cluster::configure_mount(&env.root, &env.app, raised, env.cfg.ttl.raised_max_ttl, &reviewer)
+                .await
+                .unwrap();
+            let ttl = env.cfg.ttl.role_ttl;
+            in_cluster::write_role(
+                &env.root,
+                &env.cfg,
+                raised,
+                &auth.role,
+                ttl,
+                &auth.bound_service_accounts,
+                &auth.bound_namespaces,
+            )
+            .await
+            .unwrap();
+            let login = env.login(raised, &auth.role, &jwt).await.unwrap();
+            let tuned = env.root.auth_max_ttl(raised).await.unwrap();
+            expect::ttl_uncapped(tuned, &login, &env.cfg).assert_passed();
+            ns.delete().await.unwrap();
+        })
         .await
-        .unwrap();
-        let login = env.login(raised, &auth.role, &jwt).await.unwrap();
-        let tuned = env.root.auth_max_ttl(raised).await.unwrap();
-        expect::ttl_uncapped(tuned, &login, &env.cfg).assert_passed();
-        ns.delete().await.unwrap();
     })
     .await
 }
