@@ -1,5 +1,6 @@
 //! `substrate = "existing"`: the harness runs on two clusters it did not create (here, kind
-//! clusters created by the test itself) and `down` removes only what it created in them.
+//! clusters created by the test itself) and `down` removes only what it created in them: the
+//! clusters stay, and so do a namespace and service accounts their owner made before `harness up`.
 //!
 //! The test creates two more clusters next to the ones under test, so it runs alone (nextest
 //! profile overrides). Run just it: `cargo nextest run -P e2e -E 'binary(existing_substrate)'`.
@@ -15,11 +16,21 @@ use harness::{
     tier::vault::expect,
     vault::{Vault, in_cluster},
 };
-use k8s_openapi::api::{core::v1::Namespace, rbac::v1::ClusterRoleBinding};
-use kube::Api;
+use k8s_openapi::api::{
+    core::v1::{Namespace, ServiceAccount},
+    rbac::v1::ClusterRoleBinding,
+};
+use kube::{
+    Api,
+    api::{ObjectMeta, PostParams},
+};
 use scenarios::{cli::harness_binary, env, scenario};
 
 const CLUSTERS: [&str; 2] = ["ext-vault", "ext-app"];
+/// A namespace and a service account the clusters' owner made, without the harness's label.
+const USER_NAMESPACE: &str = "team-payments";
+const USER_ACCOUNT: &str = "payments-app";
+
 /// Cluster-wide objects labelled as the harness's, as `kind name`.
 async fn labelled_cluster_wide(client: &kube::Client) -> Vec<String> {
     let found = harness::cluster::existing::labelled_cluster_wide(client).await.unwrap();
@@ -52,6 +63,63 @@ fn harness(config: &Path, state: &Path, args: &[&str]) -> std::process::Output {
         .expect("the harness binary built by the e2e setup script")
 }
 
+/// What the owner of a cluster has in it before the harness comes: namespace [`USER_NAMESPACE`]
+/// with service account [`USER_ACCOUNT`], and a [`USER_ACCOUNT`] in `default` too, next to the
+/// reviewer account `harness up` adds there (and `down` removes).
+fn user_owned() -> [(&'static str, &'static str); 2] {
+    [(USER_NAMESPACE, USER_ACCOUNT), ("default", USER_ACCOUNT)]
+}
+
+async fn create_user_owned(client: &kube::Client) {
+    let namespace = Namespace {
+        metadata: ObjectMeta {
+            name: Some(USER_NAMESPACE.into()),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    Api::<Namespace>::all(client.clone())
+        .create(&PostParams::default(), &namespace)
+        .await
+        .unwrap();
+    for (namespace, name) in user_owned() {
+        let account = ServiceAccount {
+            metadata: ObjectMeta {
+                name: Some(name.into()),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        Api::<ServiceAccount>::namespaced(client.clone(), namespace)
+            .create(&PostParams::default(), &account)
+            .await
+            .unwrap();
+    }
+}
+
+/// The user-owned objects that are gone or going (deletion requested), as `kind namespace/name`.
+async fn user_owned_missing(client: &kube::Client) -> Vec<String> {
+    let going = |meta: &ObjectMeta| meta.deletion_timestamp.is_some();
+    let mut missing = Vec::new();
+    let namespace = Api::<Namespace>::all(client.clone())
+        .get_opt(USER_NAMESPACE)
+        .await
+        .unwrap();
+    if namespace.is_none_or(|n| going(&n.metadata)) {
+        missing.push(format!("Namespace {USER_NAMESPACE}"));
+    }
+    for (namespace, name) in user_owned() {
+        let account = Api::<ServiceAccount>::namespaced(client.clone(), namespace)
+            .get_opt(name)
+            .await
+            .unwrap();
+        if account.is_none_or(|a| going(&a.metadata)) {
+            missing.push(format!("ServiceAccount {namespace}/{name}"));
+        }
+    }
+    missing
+}
+
 #[tokio::test]
 async fn harness_up_runs_on_two_given_contexts_and_down_removes_only_what_it_created() {
     scenario(async {
@@ -75,6 +143,12 @@ async fn harness_up_runs_on_two_given_contexts_and_down_removes_only_what_it_cre
                 "kind create {name}: {}",
                 String::from_utf8_lossy(&out.stderr)
             );
+        }
+        let mut owners = Vec::new();
+        for name in CLUSTERS {
+            let client = env::client_for_context(&kubeconfig, &format!("kind-{name}")).await;
+            create_user_owned(&client).await;
+            owners.push((name, client));
         }
         let config = work.path().join("harness.toml");
         let toml = format!(
@@ -129,8 +203,13 @@ async fn harness_up_runs_on_two_given_contexts_and_down_removes_only_what_it_cre
             bindings.get_opt("vault-auth-delegator").await.unwrap().is_none(),
             "the reviewer binding is removed"
         );
-        let default_ns = namespaces.get_opt("default").await.unwrap();
-        assert!(default_ns.is_some(), "what the harness did not create stays");
+        for (name, client) in &owners {
+            assert_eq!(
+                user_owned_missing(client).await,
+                Vec::<String>::new(),
+                "what the owner of {name} created before `harness up` stays"
+            );
+        }
         assert_eq!(
             labelled_cluster_wide(&session.app).await,
             Vec::<String>::new(),
