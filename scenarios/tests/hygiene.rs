@@ -1,7 +1,7 @@
 //! Secret hygiene, proven on everything the cluster scenarios left behind: no root token, unseal
 //! key or secret value written to Vault appears in any file under `target/harness` (samples,
 //! evidence, the console log `scripts/test.sh` keeps), `target/nextest` (JUnit) or the state dir,
-//! nor in the logs of Vault's pods, the injector's and ESO's.
+//! nor in the logs of Vault's pods and of every delivery method's components.
 //!
 //! Runs last, alone (nextest profile overrides): every other scenario's output is written by
 //! then; `-P hygiene` runs it once more after the e2e run, over that run's JUnit.
@@ -16,6 +16,7 @@ use std::{
 
 use harness::{
     cluster::Role,
+    delivery::Method,
     fixtures,
     secret::{fingerprint, fingerprints_file, words},
     vault::in_cluster,
@@ -37,16 +38,20 @@ fn files(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-/// The logs of every pod in the namespaces that served the run: Vault (with its audit log),
-/// the injector and ESO.
+/// The logs of every pod in the namespaces that served the run: Vault's (with its audit log) and
+/// those of every delivery method's components (the injector's, ESO's).
 async fn component_logs() -> Vec<(String, String)> {
     use k8s_openapi::api::core::v1::Pod;
     let mut logs = Vec::new();
     for c in scenarios::env::clusters() {
         let client = c.client().await.unwrap();
-        let namespaces: &[&str] = match c.role {
-            Role::Vault => &["vault"],
-            Role::App => &["vault-injector", "external-secrets"],
+        let namespaces: BTreeSet<&str> = match c.role {
+            Role::Vault => BTreeSet::from(["vault"]),
+            Role::App => Method::ALL
+                .iter()
+                .filter_map(|m| m.components())
+                .map(|(ns, _)| ns)
+                .collect(),
         };
         for ns in namespaces {
             let api: kube::Api<Pod> = kube::Api::namespaced(client.clone(), ns);
