@@ -80,7 +80,6 @@ fn assert_all_measured(run: &MethodRun, plan: Plan) {
     match plan.profile {
         Profile::Tuned => {
             assert_eq!(run.values("rotation_latency").len(), rotations);
-            assert!(run.values("rotation_latency").iter().all(|ms| *ms >= 0.0));
             assert_eq!(run.values("vault_requests_per_pod_minute").len(), 1);
         }
         Profile::Defaults => assert_eq!(
