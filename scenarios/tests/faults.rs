@@ -20,13 +20,14 @@ fn main() {
     libtest_mimic::run(&Arguments::from_args(), trials()).exit();
 }
 
-/// One trial per Vault outage.
+/// One trial per Vault outage, each under one consumer of every method.
 fn trials() -> Vec<Trial> {
-    Fault::ALL.into_iter().map(trial).collect()
+    let methods: &'static [Method] = &Method::ALL;
+    Fault::ALL.into_iter().map(|fault| trial(fault, methods)).collect()
 }
 
 /// `<fault>::<claim>`.
-fn trial(fault: Fault) -> Trial {
+fn trial(fault: Fault, methods: &'static [Method]) -> Trial {
     let claim = if survived(fault) {
         "is_survived_by_every_method_and_recovery_is_timed"
     } else {
@@ -34,7 +35,7 @@ fn trial(fault: Fault) -> Trial {
     };
     let name = format!("{}::{claim}", fault.name());
     Trial::test(name.clone(), move || {
-        scenarios::trial(&name, |test| async move { measured(&test, fault).await });
+        scenarios::trial(&name, |test| async move { measured(&test, fault, methods).await });
         Ok(())
     })
 }
@@ -47,11 +48,11 @@ fn survived(fault: Fault) -> bool {
     }
 }
 
-async fn measured(test: &str, fault: Fault) {
+async fn measured(test: &str, fault: Fault, methods: &[Method]) {
     let session = scenarios::env::session().await;
     let evidence = evidence::dir(test).join("run");
     let runs = session
-        .fault(fault, &Method::ALL, &evidence)
+        .fault(fault, methods, &evidence)
         .await
         .unwrap_or_else(|e| panic!("{e}"));
     let samples: Vec<_> = runs.iter().flat_map(|r| r.samples.iter().cloned()).collect();
