@@ -31,7 +31,7 @@ cargo build --quiet --package harness
 harness=target/debug/harness
 state="$root/.harness"
 if [[ ${HARNESS_IMAGES:-offline} == online ]]; then
-  scripts/images/all.sh --online
+  "$harness" --state-dir "$state" images build --online
   "$harness" --state-dir "$state" up --images online
 else
   "$harness" --state-dir "$state" images build

@@ -245,7 +245,10 @@ mod tests {
 
     #[test]
     fn a_metric_displays_as_its_name_in_the_samples() {
-        assert_eq!(Metric::StoredAsKubernetesSecret.to_string(), "stored_as_kubernetes_secret");
+        assert_eq!(
+            Metric::StoredAsKubernetesSecret.to_string(),
+            "stored_as_kubernetes_secret"
+        );
         let parsed: Metric = serde_json::from_str("\"vault_requests_per_pod_minute\"").unwrap();
         assert_eq!(parsed, Metric::VaultRequestsPerPodMinute);
     }
@@ -255,8 +258,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("s/samples.jsonl");
         let versions = BTreeMap::from([("openbao".to_string(), "2.7.2".to_string())]);
-        let sample =
-            Sample::millis("kubernetes_auth", "-", Metric::LoginLatency, Duration::from_millis(12)).with_versions(&versions);
+        let sample = Sample::millis("kubernetes_auth", "-", Metric::LoginLatency, Duration::from_millis(12))
+            .with_versions(&versions);
         let bound = Sample::not_within("m", "defaults", Metric::RotationLatency, Duration::from_secs(360));
         append(&path, &[sample.clone(), bound.clone()]).unwrap();
         let read: Vec<Sample> = std::fs::read_to_string(&path)

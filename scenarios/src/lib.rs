@@ -84,8 +84,14 @@ pub fn init_tracing() {
 /// Runs a cluster scenario's body as [`test_name`]: the test-wide log ([`init_tracing`]), then the
 /// body; when it panics (a failed assertion), the evidence is kept first
 /// ([`harness::evidence::kept_on_failure`], under `target/harness/evidence/<test name>/`).
+/// While it runs it is declared as an activity ([`harness::delivery::activity`]), so delivery
+/// samples taken meanwhile record it.
 pub async fn scenario<F: Future>(body: F) -> F::Output {
-    named(&test_name(), body).await
+    let name = test_name();
+    let dir = harness::delivery::activity::dir(&harness::paths::state_dir());
+    let _running = harness::delivery::activity::Activity::begin(&dir, &format!("scenario {name}"))
+        .unwrap_or_else(|e| panic!("declaring {name} as running: {e}"));
+    named(&name, body).await
 }
 
 async fn named<F: Future>(name: &str, body: F) -> F::Output {
@@ -94,7 +100,8 @@ async fn named<F: Future>(name: &str, body: F) -> F::Output {
 }
 
 /// Runs one generated trial (the `delivery` and `faults` binaries): its own tokio runtime, then
-/// `body` as a [`scenario`] named `<binary>::<name>`. `body` gets that name, for the evidence
+/// `body` as a [`scenario`] named `<binary>::<name>` (not declared as an activity: the runs
+/// declare their own phases). `body` gets that name, for the evidence
 /// directory of the run it starts. A failure panics, which libtest-mimic reports as the trial's.
 pub fn trial<F, Fut>(name: &str, body: F)
 where

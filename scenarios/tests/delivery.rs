@@ -1,5 +1,5 @@
 //! Secret delivery into an application container by each method, measured. One trial per method
-//! and profile, generated from `Method::ALL` (see [`trials`]); each runs the whole plan
+//! and profile, generated from the method registry (`Method::all()`, see [`trials`]); each runs the whole plan
 //! (`delivery::run`) and appends its samples to `target/harness/samples/delivery.jsonl`:
 //! - `<method>::tuned::…` (every refresh interval 10 s, `Plan::quick`): ≥ 10 deliveries checked
 //!   for the right username and password in the app container, ≥ 20 rotations at random phases
@@ -17,7 +17,9 @@ use harness::{
         Method, Profile,
         run::{MethodRun, Plan},
     },
-    evidence, measure, report,
+    evidence,
+    measure::{self, Metric},
+    report,
 };
 use libtest_mimic::{Arguments, Trial};
 
@@ -28,7 +30,7 @@ fn main() {
 
 /// One trial per delivery method × profile.
 fn trials() -> Vec<Trial> {
-    let methods = Method::ALL;
+    let methods = Method::all();
     let plans = [Plan::quick(), Plan::defaults()];
     methods
         .into_iter()
@@ -75,15 +77,15 @@ async fn measured(test: &str, method: Method, plan: Plan) -> MethodRun {
 /// delivery measured, and every rotation measured (tuned) or, under the defaults, measured or
 /// bounded.
 fn assert_all_measured(run: &MethodRun, plan: Plan) {
-    assert_eq!(run.values("delivery_latency").len(), plan.consumers * plan.rounds);
+    assert_eq!(run.values(Metric::DeliveryLatency).len(), plan.consumers * plan.rounds);
     let rotations = plan.consumers * plan.rotations;
     match plan.profile {
         Profile::Tuned => {
-            assert_eq!(run.values("rotation_latency").len(), rotations);
-            assert_eq!(run.values("vault_requests_per_pod_minute").len(), 1);
+            assert_eq!(run.values(Metric::RotationLatency).len(), rotations);
+            assert_eq!(run.values(Metric::VaultRequestsPerPodMinute).len(), 1);
         }
         Profile::Defaults => assert_eq!(
-            run.values("rotation_latency").len() + run.not_within("rotation_latency"),
+            run.values(Metric::RotationLatency).len() + run.not_within(Metric::RotationLatency),
             rotations
         ),
     }

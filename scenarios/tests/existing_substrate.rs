@@ -175,9 +175,9 @@ async fn harness_up_runs_on_two_given_contexts_and_down_removes_only_what_it_cre
             .await
             .unwrap();
         expect::ttl_capped(&login, &cfg).assert_passed();
-        // The injector and ESO add cluster-wide objects (RBAC, the webhook) `down` must find.
+        // Every method that creates cluster-wide objects (RBAC, webhooks) installs them, for `down` to find.
         let session = Session::load(&state, &cfg).await.unwrap();
-        for method in [Method::Injector, Method::Eso] {
+        for method in Method::all().into_iter().filter(|m| !m.cluster_scoped_kinds().is_empty()) {
             method.install(&session.app, &session.env().target).await.unwrap();
         }
         assert!(!labelled_cluster_wide(&session.app).await.is_empty());

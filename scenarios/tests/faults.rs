@@ -10,7 +10,7 @@
 use harness::{
     delivery::{Method, fault::Fault, run::MethodRun},
     evidence,
-    measure::{self, Outcome},
+    measure::{self, Metric, Outcome},
     report,
 };
 use libtest_mimic::{Arguments, Trial};
@@ -22,12 +22,14 @@ fn main() {
 
 /// One trial per Vault outage, each under one consumer of every method.
 fn trials() -> Vec<Trial> {
-    let methods: &'static [Method] = &Method::ALL;
-    Fault::ALL.into_iter().map(|fault| trial(fault, methods)).collect()
+    Fault::ALL
+        .into_iter()
+        .map(|fault| trial(fault, Method::all()))
+        .collect()
 }
 
 /// `<fault>::<claim>`.
-fn trial(fault: Fault, methods: &'static [Method]) -> Trial {
+fn trial(fault: Fault, methods: Vec<Method>) -> Trial {
     let claim = if survived(fault) {
         "is_survived_by_every_method_and_recovery_is_timed"
     } else {
@@ -35,7 +37,7 @@ fn trial(fault: Fault, methods: &'static [Method]) -> Trial {
     };
     let name = format!("{}::{claim}", fault.name());
     Trial::test(name.clone(), move || {
-        scenarios::trial(&name, |test| async move { measured(&test, fault, methods).await });
+        scenarios::trial(&name, |test| async move { measured(&test, fault, &methods).await });
         Ok(())
     })
 }
@@ -75,39 +77,47 @@ async fn measured(test: &str, fault: Fault, methods: &[Method]) {
 
 /// What the trial's name promises that one method's samples of `fault` do not show, one line
 /// each (empty: all kept):
-/// - for every fault, exactly one sample of each of its four metrics (`<fault>_pod_running`,
-///   `_app_has_value`, `_restarts`, `_recovery_latency`), and the recovery measured, not the
+/// - for every fault, exactly one sample of each of its four metrics (pod running during the
+///   outage, app has a value, restarts, recovery latency), and the recovery measured, not the
 ///   bound (`not_within`): once Vault is back, the application gets the current value;
 /// - "is survived" (`vault_sealed`, `vault_killed_during_rotation`): besides, the pod ran during
-///   the outage (`_pod_running` 1), the application held a complete value (`_app_has_value` 1)
-///   and no container restarted (`_restarts` 0).
+///   the outage (1), the application held a complete value (1) and no container restarted (0).
 ///
 /// `vault_down_at_pod_start` records whether the pods created while Vault was away ran and had a
 /// value meanwhile; that differs by method, so it is a measurement, not an expectation.
 fn unmet(fault: Fault, run: &MethodRun) -> Vec<String> {
-    let metric = |name: &str| format!("{}_{name}", fault.name());
-    let samples = |name: &str| {
-        let metric = metric(name);
-        run.samples.iter().filter(move |s| s.metric == metric)
+    let samples = |metric: Metric| {
+        run.samples
+            .iter()
+            .filter(move |s| s.fault == Some(fault) && s.metric == metric)
     };
     let mut unmet = Vec::new();
-    for name in ["pod_running", "app_has_value", "restarts", "recovery_latency"] {
-        let count = samples(name).count();
+    for metric in [
+        Metric::PodRunningDuringOutage,
+        Metric::AppHasValueDuringOutage,
+        Metric::Restarts,
+        Metric::RecoveryLatency,
+    ] {
+        let count = samples(metric).count();
         if count != 1 {
-            unmet.push(format!("{}: {count} samples of {}, not one", run.method, metric(name)));
+            unmet.push(format!("{}: {count} samples of {fault} {metric}, not one", run.method));
         }
     }
-    for recovery in samples("recovery_latency").filter(|s| s.outcome == Outcome::NotWithin) {
+    for recovery in samples(Metric::RecoveryLatency).filter(|s| s.outcome == Outcome::NotWithin) {
         unmet.push(format!(
-            "{}: {} not within {} {}",
+            "{}: {fault} {} not within {} {}",
             run.method, recovery.metric, recovery.value, recovery.unit
         ));
     }
     if survived(fault) {
-        for (name, expected) in [("pod_running", 1.0), ("app_has_value", 1.0), ("restarts", 0.0)] {
-            for sample in samples(name).filter(|s| s.value != expected) {
+        for (metric, expected) in [
+            (Metric::PodRunningDuringOutage, 1.0),
+            (Metric::AppHasValueDuringOutage, 1.0),
+            (Metric::Restarts, 0.0),
+        ] {
+            for sample in samples(metric).filter(|s| s.value != expected) {
                 unmet.push(format!(
-                    "{}: {} is {}, not {expected}",
+                    "{}: {fault} {} is {}, not {expected}",
                     run.method, sample.metric, sample.value
                 ));
             }

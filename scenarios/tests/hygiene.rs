@@ -47,10 +47,10 @@ async fn component_logs() -> Vec<(String, String)> {
         let client = c.client().await.unwrap();
         let namespaces: BTreeSet<&str> = match c.role {
             Role::Vault => BTreeSet::from(["vault"]),
-            Role::App => Method::ALL
+            Role::App => Method::all()
                 .iter()
                 .filter_map(|m| m.components())
-                .map(|(ns, _)| ns)
+                .map(|c| c.namespace)
                 .collect(),
         };
         for ns in namespaces {

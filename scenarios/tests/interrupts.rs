@@ -11,6 +11,7 @@ use std::{path::Path, time::Duration};
 
 use harness::{
     cluster::{Role, kind::kind_binary},
+    delivery::Method,
     paths, wait,
 };
 use k8s_openapi::api::core::v1::Namespace;
@@ -328,12 +329,12 @@ async fn a_panic_in_each_phase_of_run_leaves_no_server_process_or_namespace() {
     let before = bao_servers().await;
     let out_dir = tempfile::tempdir().unwrap();
     let out = out_dir.path().to_str().unwrap();
+    // The first and the last registered method: one with and one without cluster components.
+    let methods = Method::all();
+    let two = format!("{},{}", methods[0], methods[methods.len() - 1]);
     for (point, args) in [
         ("run-scratch-server-started", vec!["run", "--no-delivery", "--out", out]),
-        (
-            "run-consumers-started",
-            vec!["run", "--methods", "agent_sidecar,eso", "--out", out],
-        ),
+        ("run-consumers-started", vec!["run", "--methods", &two, "--out", out]),
     ] {
         panicked_at(on_the_clusters_under_test(&args), point).await;
         assert!(
@@ -350,7 +351,8 @@ async fn a_panic_in_each_phase_of_run_leaves_no_server_process_or_namespace() {
 async fn a_panic_during_each_vault_outage_brings_vault_back_and_leaves_no_namespace() {
     scenarios::init_tracing();
     let out_dir = tempfile::tempdir().unwrap();
-    let args = ["run", "--methods", "agent_sidecar", "--faults", "--out"];
+    let first = Method::all()[0].name();
+    let args = ["run", "--methods", first, "--faults", "--out"];
     let mut command = on_the_clusters_under_test(&args);
     command.arg(out_dir.path());
     let stderr = panicked_at(command, "fault-vault-away").await;
@@ -368,7 +370,8 @@ async fn ctrl_c_at_three_random_phases_of_delivery_leaves_no_namespace() {
     scenarios::init_tracing();
     for round in 0..3 {
         let out_dir = tempfile::tempdir().unwrap();
-        let args = ["run", "--methods", "agent_sidecar,injector,eso", "--out"];
+        // Every registered method (no --methods).
+        let args = ["run", "--out"];
         let mut command = on_the_clusters_under_test(&args);
         command.arg(out_dir.path());
         let child = spawn_quiet(command);

@@ -437,7 +437,7 @@ async fn the_warning_follows_the_roles_ttl_and_a_raised_mount_cap_removes_it() {
 #[tokio::test]
 async fn fifty_logins_in_a_row_all_succeed_and_their_latency_is_recorded() {
     scenario(async {
-        use harness::measure::{self, Sample};
+        use harness::measure::{self, Metric, Sample};
         let env = env();
         let (ns, jwt) = env.token_in_fresh_namespace(&env.app, "e2e-latency", "default").await;
         let auth = &env.cfg.kubernetes_auth;
@@ -449,7 +449,7 @@ async fn fifty_logins_in_a_row_all_succeed_and_their_latency_is_recorded() {
             samples.push(Sample::millis(
                 "kubernetes_auth",
                 "-",
-                "login_latency",
+                Metric::LoginLatency,
                 started.elapsed(),
             ));
             expect::ttl_capped(&login, &env.cfg).assert_passed();

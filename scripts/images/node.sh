@@ -18,10 +18,17 @@
 set -euo pipefail
 # shellcheck source-path=SCRIPTDIR source=lib.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib.sh"
+# shellcheck source-path=SCRIPTDIR source=methods.sh
+source "$(dirname "${BASH_SOURCE[0]}")/methods.sh"
 
 here=$(dirname "${BASH_SOURCE[0]}")
-for dep in node-base kubernetes etcd coredns pause crictl debian-base openbao vault-k8s external-secrets; do
+mapfile -t methods < <(registry_methods)
+for dep in node-base kubernetes etcd coredns pause crictl debian-base openbao "${methods[@]}"; do
   "$here/$dep.sh" || { printf 'kind-node: FAILED: dependency %s.sh\n' "$dep" >&2; exit 1; }
+done
+method_tars=()
+for m in "${methods[@]}"; do
+  mapfile -t -O "${#method_tars[@]}" method_tars < <(method_archives "$m")
 done
 
 V=$KUBE_VERSION
@@ -37,11 +44,12 @@ tars=(
   # `harness up` has nothing to load.
   "$IMAGES_CACHE/debian-minbase-$DEBIAN_SUITE/${LOCAL_REPO}_debian-minbase_$DEBIAN_SUITE.tar"
   "$IMAGES_CACHE/openbao-$OPENBAO_VERSION/${LOCAL_REPO}_openbao_$OPENBAO_VERSION.tar"
-  # Delivery components: the injector and External Secrets Operator.
-  "$IMAGES_CACHE/vault-k8s-$VAULT_K8S_VERSION/${LOCAL_REPO}_vault-k8s_$VAULT_K8S_VERSION.tar"
-  "$IMAGES_CACHE/external-secrets-$ESO_VERSION/${LOCAL_REPO}_external-secrets_$ESO_VERSION.tar"
+  # Every delivery method's own images, as their recipes published them.
+  "${method_tars[@]}"
 )
-inputs=$(cat "$IMAGES_CACHE"/{kind-base-"$KIND_VERSION",kubernetes-"$V",etcd-"$ETCD_VERSION",coredns-"$COREDNS_VERSION",pause-"$PAUSE_TAG",crictl-"$CRICTL_VERSION",debian-minbase-"$DEBIAN_SUITE",openbao-"$OPENBAO_VERSION",vault-k8s-"$VAULT_K8S_VERSION",external-secrets-"$ESO_VERSION"}/done | sha256sum | cut -c1-16)
+method_stamps=()
+for t in "${method_tars[@]}"; do method_stamps+=("$(dirname "$t")/done"); done
+inputs=$( (cat "$IMAGES_CACHE"/{kind-base-"$KIND_VERSION",kubernetes-"$V",etcd-"$ETCD_VERSION",coredns-"$COREDNS_VERSION",pause-"$PAUSE_TAG",crictl-"$CRICTL_VERSION",debian-minbase-"$DEBIAN_SUITE",openbao-"$OPENBAO_VERSION"}/done "${method_stamps[@]}"; printf '%s\n' "${methods[@]}") | sha256sum | cut -c1-16)
 component_init kind-node "$V" "inputs=$inputs recipe=$(recipe_hash "${BASH_SOURCE[0]}")"
 is_done "$TAG" && exit 0
 

@@ -153,11 +153,7 @@ async fn dispatch(mut cli: Cli) -> crate::Result<ExitCode> {
         Command::Images(ImagesCommand::Build { online }) => images_build(online).await,
         Command::Up(args) => up::up(args, load()?, &cli.state_dir).await,
         Command::Down { export_logs } => up::down(load()?, &cli.state_dir, export_logs.as_deref()).await,
-        Command::Report {
-            input,
-            out,
-            merge_runs,
-        } => {
+        Command::Report { input, out, merge_runs } => {
             let out = out.unwrap_or_else(|| input.join("report"));
             report(&input, &out, merge_runs)
         }

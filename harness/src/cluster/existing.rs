@@ -129,7 +129,10 @@ fn ours() -> ListParams {
 /// (kind, name).
 pub async fn labelled_cluster_wide(client: &kube::Client) -> Result<Vec<(ApiResource, String)>> {
     let mut kinds: Vec<ApiResource> = Vec::new();
-    for kind in crate::delivery::Method::all().iter().flat_map(|m| m.cluster_scoped_kinds()) {
+    for kind in crate::delivery::Method::all()
+        .iter()
+        .flat_map(|m| m.cluster_scoped_kinds())
+    {
         if !kinds.iter().any(|k| k.group == kind.group && k.kind == kind.kind) {
             kinds.push(kind);
         }

@@ -179,6 +179,9 @@ mod tests {
         assert!(second.is_err(), "a second holder waits while the first holds the gate");
         drop(first);
         let second = tokio::time::timeout(Duration::from_secs(5), Gate::acquire(dir.path(), "second")).await;
-        assert!(second.is_ok_and(|g| g.is_ok()), "the gate is free once the first holder drops it");
+        assert!(
+            second.is_ok_and(|g| g.is_ok()),
+            "the gate is free once the first holder drops it"
+        );
     }
 }

@@ -274,8 +274,10 @@ async fn fault_samples(
     let restarts = pods::restarts(run.env.app, run.namespace, pod).await?;
     let flag = |b: bool| if b { 1.0 } else { 0.0 };
     Ok(vec![
-        run.sample(Metric::PodRunningDuringOutage, flag(running), "bool").under(fault),
-        run.sample(Metric::AppHasValueDuringOutage, flag(kept), "bool").under(fault),
+        run.sample(Metric::PodRunningDuringOutage, flag(running), "bool")
+            .under(fault),
+        run.sample(Metric::AppHasValueDuringOutage, flag(kept), "bool")
+            .under(fault),
         run.sample(Metric::Restarts, f64::from(restarts), "count").under(fault),
         recovered,
     ])

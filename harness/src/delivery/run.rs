@@ -225,7 +225,12 @@ impl Run<'_> {
         samples.extend(rotated.into_iter().flatten());
 
         let steady = now();
-        samples.extend(self.overhead(&last_round).await?.into_iter().map(|s| s.during(steady, &seen.labels())));
+        samples.extend(
+            self.overhead(&last_round)
+                .await?
+                .into_iter()
+                .map(|s| s.during(steady, &seen.labels())),
+        );
         samples.push(
             self.vault_load(last_round.len(), rotation_start, rotation_end)
                 .await?

@@ -147,7 +147,10 @@ pub fn build(samples: &[Sample]) -> Report {
     let label = |run: &RunInfo| merged.then(|| run.label());
 
     let mut keys: Vec<(&str, &str, &RunInfo)> = Vec::new();
-    for s in samples.iter().filter(|s| s.fault.is_none() && s.metric != Metric::LoginLatency) {
+    for s in samples
+        .iter()
+        .filter(|s| s.fault.is_none() && s.metric != Metric::LoginLatency)
+    {
         let key = (s.method.as_str(), s.profile.as_str(), &s.run);
         if !keys.contains(&key) {
             keys.push(key);
@@ -333,7 +336,11 @@ fn runs_text(report: &Report) -> String {
             format!(
                 "Run {}: harness commit {}, {} host CPUs, started {}, {} samples.\n",
                 r.run.label(),
-                if r.run.commit.is_empty() { "unrecorded" } else { &r.run.commit },
+                if r.run.commit.is_empty() {
+                    "unrecorded"
+                } else {
+                    &r.run.commit
+                },
                 r.run.host_cpus,
                 r.started.as_deref().unwrap_or("(unrecorded)"),
                 r.samples
@@ -476,9 +483,21 @@ pub(crate) mod tests {
                     Duration::from_millis(1000 + i * 100),
                 ));
             }
-            samples.push(Sample::new(method, "tuned", Metric::VaultRequestsPerPodMinute, 6.5, "r"));
+            samples.push(Sample::new(
+                method,
+                "tuned",
+                Metric::VaultRequestsPerPodMinute,
+                6.5,
+                "r",
+            ));
         }
-        samples.push(Sample::new(&eso, "tuned", Metric::StoredAsKubernetesSecret, 1.0, "bool"));
+        samples.push(Sample::new(
+            &eso,
+            "tuned",
+            Metric::StoredAsKubernetesSecret,
+            1.0,
+            "bool",
+        ));
         for metric in [
             Metric::ClusterComponents,
             Metric::ClusterComponentsCpu,
@@ -496,9 +515,8 @@ pub(crate) mod tests {
         let sealed = |metric, value| Sample::new(&eso, "tuned", metric, value, "bool").under(Fault::Sealed);
         samples.push(sealed(Metric::PodRunningDuringOutage, 1.0));
         samples.push(sealed(Metric::AppHasValueDuringOutage, 1.0));
-        samples.push(
-            Sample::millis(&eso, "tuned", Metric::RecoveryLatency, Duration::from_secs(70)).under(Fault::Sealed),
-        );
+        samples
+            .push(Sample::millis(&eso, "tuned", Metric::RecoveryLatency, Duration::from_secs(70)).under(Fault::Sealed));
         samples
             .into_iter()
             .map(|s| Sample {

@@ -194,10 +194,7 @@ mod tests {
 
     #[test]
     fn aligned_pads_every_column_to_its_widest_cell() {
-        assert_eq!(
-            table().aligned(),
-            "method      p50\nmethod_one  3.0 s\ntwo         -"
-        );
+        assert_eq!(table().aligned(), "method      p50\nmethod_one  3.0 s\ntwo         -");
     }
 
     #[test]

@@ -8,8 +8,4 @@ mod injector;
 
 use super::DeliveryMethod;
 
-pub static REGISTRY: &[&dyn DeliveryMethod] = &[
-    &agent_sidecar::AgentSidecar,
-    &injector::Injector,
-    &eso::Eso,
-];
+pub static REGISTRY: &[&dyn DeliveryMethod] = &[&agent_sidecar::AgentSidecar, &injector::Injector, &eso::Eso];
