@@ -286,7 +286,7 @@ fn report_renders_markdown_json_and_charts_from_samples() {
     let lines: String = (1..=12)
         .map(|i| {
             format!(
-                "{{\"method\":\"injector\",\"profile\":\"tuned\",\"metric\":\"rotation_latency\",\"value\":{},\"unit\":\"ms\",\"outcome\":\"measured\",\"versions\":{{\"openbao\":\"2.7.2\"}}}}\n",
+                "{{\"method\":\"some_method\",\"profile\":\"tuned\",\"metric\":\"rotation_latency\",\"value\":{},\"unit\":\"ms\",\"outcome\":\"measured\",\"versions\":{{\"openbao\":\"2.7.2\"}}}}\n",
                 i * 1000
             )
         })
@@ -296,7 +296,7 @@ fn report_renders_markdown_json_and_charts_from_samples() {
     assert!(o.status.success(), "{}", stderr(&o));
     let md = std::fs::read_to_string(run.join("report/report.md")).unwrap();
     assert!(
-        md.contains("| injector | tuned | - / - (0) | 6.0 s / 12.0 s / 12.0 s (12) |"),
+        md.contains("| some_method | tuned | - / - (0) | 6.0 s / 12.0 s / 12.0 s (12) |"),
         "{md}"
     );
     assert!(md.contains("openbao 2.7.2"), "{md}");
@@ -310,6 +310,30 @@ fn report_renders_markdown_json_and_charts_from_samples() {
     assert!(o.status.success(), "{}", stderr(&o));
     let elsewhere = std::fs::read_to_string(work.dir.path().join("elsewhere/report.md")).unwrap();
     assert_eq!(elsewhere, md, "--out writes the same report elsewhere");
+}
+
+#[test]
+fn report_refuses_samples_of_two_runs_in_one_line_and_labels_them_when_merged() {
+    let work = Workdir::new();
+    let runs = work.dir.path().join("runs");
+    std::fs::create_dir(&runs).unwrap();
+    for (file, run) in [("a.jsonl", "run-a"), ("b.jsonl", "run-b")] {
+        let line = format!(
+            "{{\"method\":\"some_method\",\"profile\":\"tuned\",\"metric\":\"delivery_latency\",\"value\":1500,\"unit\":\"ms\",\"outcome\":\"measured\",\"versions\":{{}},\"run\":{{\"id\":\"{run}\",\"commit\":\"abc\",\"host_cpus\":2}},\"started_at\":1796157890.5,\"concurrent\":[]}}\n"
+        );
+        std::fs::write(runs.join(file), line).unwrap();
+    }
+    let o = work.harness(&["report", "--in", "runs"]);
+    assert_one_line_error(&o, "the samples come from 2 runs (run-a, run-b); pass --merge-runs");
+    assert!(!runs.join("report").exists(), "nothing half-written");
+
+    let o = work.harness(&["report", "--in", "runs", "--merge-runs"]);
+    assert!(o.status.success(), "{}", stderr(&o));
+    let md = std::fs::read_to_string(runs.join("report/report.md")).unwrap();
+    assert!(md.contains("Run run-a: harness commit abc, 2 host CPUs"), "{md}");
+    assert!(md.contains("| run | method | profile |"), "{md}");
+    assert!(md.contains("| run-a | some_method | tuned | 1.5 s |"), "{md}");
+    assert!(md.contains("| run-b | some_method | tuned | 1.5 s |"), "{md}");
 }
 
 #[test]

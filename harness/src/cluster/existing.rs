@@ -84,8 +84,8 @@ impl Substrate for Existing {
     }
 
     /// Removes the Vault namespace, the reviewer objects, every namespace the harness labelled as
-    /// its own and the cluster-wide objects it labelled (the injector's and ESO's RBAC, the
-    /// injector's webhook); the clusters and everything else in them stay. ESO's CRDs stay too:
+    /// its own and the cluster-wide objects it labelled (of the kinds the delivery methods
+    /// declare: RBAC, webhooks); the clusters and everything else in them stay. ESO's CRDs stay too:
     /// they may be the cluster's own ESO's, and deleting a CRD deletes every object of its kind.
     async fn down(&self) -> Result<()> {
         let clusters = self.up(&[Role::Vault, Role::App]).await?;

@@ -54,8 +54,8 @@ pub struct Plan {
 
 impl Plan {
     /// The quick run: tuned profile, 12 deliveries (3 rounds of 4 pods), 20 rotations (5 in each
-    /// of 4 pods). Four pods per round fit the injector's default agent CPU requests (250m each)
-    /// next to the control plane on a 2-core node.
+    /// of 4 pods). Four pods per round fit the largest per-pod CPU requests a method adds (two
+    /// agents of 250m each) next to the control plane on a 2-core node.
     pub fn quick() -> Plan {
         Plan {
             profile: Profile::Tuned,
@@ -321,7 +321,7 @@ impl Run<'_> {
         ))
     }
 
-    /// The method's containers are in the pod: with `failurePolicy: Ignore` a slow injector
+    /// The method's containers are in the pod: with `failurePolicy: Ignore` a slow webhook
     /// silently admits pods without agents, which would measure nothing. Returns the admitted
     /// pod's containers besides the application's.
     pub(super) async fn check_method_in_place(&self, consumer: &Consumer) -> Result<Vec<String>> {

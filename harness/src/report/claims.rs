@@ -152,11 +152,19 @@ mod tests {
         assert_eq!(sidecar.verdict, Verdict::Contradicted);
         let expected = format!("{} (tuned): 20 of 20 rotations", column_method("Sidecar"));
         assert!(sidecar.evidence.contains(&expected), "{}", sidecar.evidence);
-        let eso = by("Secret Rotation", "ESO");
-        assert_eq!(eso.verdict, Verdict::Confirmed);
+        let operator_method = by("Secret Rotation", "ESO");
+        assert_eq!(operator_method.verdict, Verdict::Confirmed);
         let expected = format!("{} (defaults): 0 of 1 rotations", column_method("ESO"));
-        assert!(eso.evidence.contains(&expected), "{}", eso.evidence);
-        assert!(eso.evidence.contains("1 not within 360 s"), "{}", eso.evidence);
+        assert!(
+            operator_method.evidence.contains(&expected),
+            "{}",
+            operator_method.evidence
+        );
+        assert!(
+            operator_method.evidence.contains("1 not within 360 s"),
+            "{}",
+            operator_method.evidence
+        );
         assert_eq!(by("Secret Rotation", "CSI").verdict, Verdict::NotMeasured);
         assert_eq!(by("Performance", "ESO").verdict, Verdict::NotMeasurable);
     }

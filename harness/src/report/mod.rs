@@ -461,9 +461,9 @@ pub(crate) mod tests {
             ("openbao".to_string(), "2.7.2".to_string()),
             ("kubernetes".to_string(), "v1.34.4".to_string()),
         ]);
-        let (sidecar, eso) = (column_method("Sidecar"), column_method("ESO"));
+        let (sidecar, operator_method) = (column_method("Sidecar"), column_method("ESO"));
         let mut samples = Vec::new();
-        for (method, base) in [(sidecar.as_str(), 4000u64), (eso.as_str(), 60000)] {
+        for (method, base) in [(sidecar.as_str(), 4000u64), (operator_method.as_str(), 60000)] {
             for i in 0..20u64 {
                 samples.push(
                     Sample::millis(
@@ -492,7 +492,7 @@ pub(crate) mod tests {
             ));
         }
         samples.push(Sample::new(
-            &eso,
+            &operator_method,
             "tuned",
             Metric::StoredAsKubernetesSecret,
             1.0,
@@ -504,19 +504,26 @@ pub(crate) mod tests {
             Metric::ClusterComponentsMemory,
         ] {
             samples.push(Sample::not_applicable(&sidecar, "tuned", metric));
-            samples.push(Sample::new(&eso, "tuned", metric, 2.0, "x"));
+            samples.push(Sample::new(&operator_method, "tuned", metric, 2.0, "x"));
         }
         samples.push(Sample::not_within(
-            &eso,
+            &operator_method,
             "defaults",
             Metric::RotationLatency,
             Duration::from_secs(360),
         ));
-        let sealed = |metric, value| Sample::new(&eso, "tuned", metric, value, "bool").under(Fault::Sealed);
+        let sealed = |metric, value| Sample::new(&operator_method, "tuned", metric, value, "bool").under(Fault::Sealed);
         samples.push(sealed(Metric::PodRunningDuringOutage, 1.0));
         samples.push(sealed(Metric::AppHasValueDuringOutage, 1.0));
-        samples
-            .push(Sample::millis(&eso, "tuned", Metric::RecoveryLatency, Duration::from_secs(70)).under(Fault::Sealed));
+        samples.push(
+            Sample::millis(
+                &operator_method,
+                "tuned",
+                Metric::RecoveryLatency,
+                Duration::from_secs(70),
+            )
+            .under(Fault::Sealed),
+        );
         samples
             .into_iter()
             .map(|s| Sample {
@@ -529,7 +536,7 @@ pub(crate) mod tests {
     #[test]
     fn figures_come_from_the_samples() {
         let report = build(&samples());
-        let (sidecar, eso) = (column_method("Sidecar"), column_method("ESO"));
+        let (sidecar, operator_method) = (column_method("Sidecar"), column_method("ESO"));
         let keys: Vec<_> = report
             .methods
             .iter()
@@ -539,8 +546,8 @@ pub(crate) mod tests {
             keys,
             [
                 format!("{sidecar}/tuned"),
-                format!("{eso}/tuned"),
-                format!("{eso}/defaults")
+                format!("{operator_method}/tuned"),
+                format!("{operator_method}/defaults")
             ]
         );
         let first = &report.methods[0];
@@ -600,7 +607,7 @@ pub(crate) mod tests {
     #[test]
     fn markdown_snapshot() {
         let md = markdown(&build(&samples()));
-        let (sidecar, eso) = (column_method("Sidecar"), column_method("ESO"));
+        let (sidecar, operator_method) = (column_method("Sidecar"), column_method("ESO"));
         let expected = format!(
             "\
 # Vault × Kubernetes secret delivery: measured
@@ -614,20 +621,20 @@ Run r1: harness commit 0123456789ab, 2 host CPUs, started 2025-12-01 14:40:00 UT
 | method | profile | delivery p50 / p95 (n) | rotation p50 / p95 / max (n) | added containers per pod | per-pod CPU / memory | cluster components (containers, CPU, memory) | Vault requests per pod per minute | stored as a Kubernetes Secret |
 |---|---|---|---|---|---|---|---|---|
 | {sidecar} | tuned | 1.4 s / 1.9 s (10) | 6.2 s / 8.5 s / 8.8 s (20) | - | - / - | not applicable (none) | 6.50 | - |
-| {eso} | tuned | 1.4 s / 1.9 s (10) | 62.2 s / 64.5 s / 64.8 s (20) | - | - / - | 2, 2.0m / 2.0 MiB | 6.50 | yes |
-| {eso} | defaults | - / - (0) | - / - / - (0) + 1 not within 360.0 s | - | - / - | - | - | - |
+| {operator_method} | tuned | 1.4 s / 1.9 s (10) | 62.2 s / 64.5 s / 64.8 s (20) | - | - / - | 2, 2.0m / 2.0 MiB | 6.50 | yes |
+| {operator_method} | defaults | - / - (0) | - / - / - (0) + 1 not within 360.0 s | - | - / - | - | - | - |
 
 Measured alongside (other activities running while the samples were taken):
 
 - {sidecar} (tuned): deliveries — nothing else; rotations — other (tuned): rotations
-- {eso} (tuned): deliveries — nothing else; rotations — other (tuned): rotations
-- {eso} (defaults): deliveries — nothing else; rotations — nothing else
+- {operator_method} (tuned): deliveries — nothing else; rotations — other (tuned): rotations
+- {operator_method} (defaults): deliveries — nothing else; rotations — nothing else
 
 ## Vault outages
 
 | fault | method | pod running during the outage | app has a complete value | restarts | recovery after Vault is back |
 |---|---|---|---|---|---|
-| vault_sealed | {eso} | yes | yes | - | 70.0 s |
+| vault_sealed | {operator_method} | yes | yes | - | 70.0 s |
 
 ## The comparison table's claims
 
@@ -635,7 +642,7 @@ Measured alongside (other activities running while the samples were taken):
 |---|---|---|---|---|
 | Secret Rotation | Sidecar | Manual | **contradicted** | {sidecar} (tuned): 20 of 20 rotations reached the app container without a restart, p50 6.2 s |
 | Secret Rotation | CSI | Automatic | not measured in this run | no rotation samples of csi in this run |
-| Secret Rotation | ESO | Automatic | confirmed | {eso} (tuned): 20 of 20 rotations reached the app container without a restart, p50 62.2 s; {eso} (defaults): 0 of 1 rotations reached the app container without a restart; 1 not within 360 s |
+| Secret Rotation | ESO | Automatic | confirmed | {operator_method} (tuned): 20 of 20 rotations reached the app container without a restart, p50 62.2 s; {operator_method} (defaults): 0 of 1 rotations reached the app container without a restart; 1 not within 360 s |
 | Performance | Sidecar | High | not measurable | \"High\" is not defined; the report gives delivery and rotation latency, overhead and Vault load instead |
 | Performance | CSI | Medium | not measurable | \"Medium\" is not defined; the report gives delivery and rotation latency, overhead and Vault load instead |
 | Performance | ESO | High | not measurable | \"High\" is not defined; the report gives delivery and rotation latency, overhead and Vault load instead |

@@ -183,11 +183,11 @@ mod tests {
         assert_eq!(svg.matches("<circle").count(), 40, "20 rotations × 2 methods");
         assert_eq!(svg.matches("<path").count(), 1, "one row with a wait that ran out");
         assert!(svg.contains("1 not within 360 s"));
-        let (sidecar, eso) = (column_method("Sidecar"), column_method("ESO"));
+        let (sidecar, operator_method) = (column_method("Sidecar"), column_method("ESO"));
         for label in [
             format!("{sidecar} (tuned)"),
-            format!("{eso} (tuned)"),
-            format!("{eso} (defaults)"),
+            format!("{operator_method} (tuned)"),
+            format!("{operator_method} (defaults)"),
         ] {
             assert!(svg.contains(&label), "{label}");
         }
