@@ -3,7 +3,7 @@
 
 use std::{collections::BTreeMap, time::Duration};
 
-use k8s_openapi::api::core::v1::{Namespace, Pod};
+use k8s_openapi::api::core::v1::{Namespace, Pod, ServiceAccount};
 use kube::{
     Api,
     api::{DeleteParams, LogParams, PostParams},
@@ -33,10 +33,29 @@ impl TestNamespace {
             .create(&PostParams::default(), &namespace)
             .await
             .map_err(|e| Error::State(format!("cannot create namespace {name}: {e}")))?;
-        Ok(TestNamespace {
+        let created = TestNamespace {
             client: client.clone(),
             name,
+        };
+        // A pod created before the service-account controller has made `default` in the new
+        // namespace is refused ("serviceaccount \"default\" not found"; seen in CI).
+        let accounts: Api<ServiceAccount> = Api::namespaced(client.clone(), &created.name);
+        let what = format!("service account default in the new namespace {}", created.name);
+        let ready = wait::until(&what, Duration::from_secs(60), Duration::from_millis(200), || async {
+            let found = accounts
+                .get_opt("default")
+                .await
+                .map_err(|e| Error::State(format!("reading service account default: {e}")))?;
+            Ok(found.map(drop))
         })
+        .await;
+        match ready {
+            Ok(()) => Ok(created),
+            Err(e) => {
+                let _ = created.delete().await;
+                Err(e)
+            }
+        }
     }
 
     /// Runs `command` in `image` (never pulled) to completion; returns its phase and logs.
