@@ -19,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use super::{
     APP, Method, Profile,
     activity::{Activity, Gate},
-    run::{self, Env, MethodRun, Plan, Run, Watched, next_change, now, random_value},
+    run::{self, Env, MethodRun, Plan, Run, Watched, now, random_value},
 };
 use crate::{
     Error, Result, interrupt,
@@ -252,11 +252,11 @@ async fn at_pod_start(runs: &[Run<'_>], recovery: &Recovery<'_>) -> Result<Vec<V
 /// Time from Vault being back until the application sees a change made after `since` (clamped at
 /// zero when it saw it before Vault was back), checked to be the current value; or the bound.
 async fn recovery_sample(run: &Run<'_>, fault: Fault, w: &mut Watched, since: f64, back: f64) -> Result<Sample> {
-    let sample = match next_change(&mut w.changes, since, RECOVERY_BOUND, &w.consumer).await {
-        Ok(seen) => {
-            run.check_app_reads(&w.consumer, &w.expected).await?;
-            run.sample_ms(Metric::RecoveryLatency, Duration::from_secs_f64((seen - back).max(0.0)))
-        }
+    let sample = match run
+        .seen(&mut w.changes, &w.consumer, &w.expected, since, RECOVERY_BOUND)
+        .await
+    {
+        Ok(seen) => run.sample_ms(Metric::RecoveryLatency, Duration::from_secs_f64((seen - back).max(0.0))),
         Err(Error::Timeout { .. }) => run.not_within(Metric::RecoveryLatency, RECOVERY_BOUND),
         Err(e) => return Err(e),
     };

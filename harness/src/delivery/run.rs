@@ -304,8 +304,9 @@ impl Run<'_> {
         pods::wait_running(self.env.app, self.namespace, &consumer.pod, self.plan.bound).await?;
         let added_containers = self.check_method_in_place(&consumer).await?;
         let mut changes = pods::follow_log(self.env.app, self.namespace, &consumer.pod, APP).await?;
-        let delivered = next_change(&mut changes, created, self.plan.bound, &consumer).await?;
-        self.check_app_reads(&consumer, &expected).await?;
+        let delivered = self
+            .seen(&mut changes, &consumer, &expected, created, self.plan.bound)
+            .await?;
         seen.look(activity);
         let sample = self
             .sample_ms(Metric::DeliveryLatency, Duration::from_secs_f64(delivered - created))
@@ -343,15 +344,49 @@ impl Run<'_> {
 
     /// The application container (not the agent's) reads exactly `expected`.
     pub(super) async fn check_app_reads(&self, consumer: &Consumer, expected: &SecretData) -> Result<()> {
+        match self.app_reads(consumer, expected).await? {
+            Reads::Expected => Ok(()),
+            Reads::Other(why) => Err(Error::State(format!("the app container of {} {why}", consumer.pod))),
+        }
+    }
+
+    async fn app_reads(&self, consumer: &Consumer, expected: &SecretData) -> Result<Reads> {
         let files = pods::read_files(self.env.app, self.namespace, &consumer.pod, APP, SECRETS_DIR).await?;
-        let seen = self.method.decode(&files)?;
+        let seen = match self.method.decode(&files) {
+            Ok(seen) => seen,
+            Err(e) => return Ok(Reads::Other(format!("reads files that do not decode: {e}"))),
+        };
         let wrong = expected.mismatched_keys(&seen);
-        match wrong.is_empty() {
-            true => Ok(()),
-            false => Err(Error::State(format!(
-                "the app container of {} reads wrong or missing values for {wrong:?}",
-                consumer.pod
-            ))),
+        Ok(match wrong.is_empty() {
+            true => Reads::Expected,
+            false => Reads::Other(format!("reads wrong or missing values for {wrong:?}")),
+        })
+    }
+
+    /// When the application container first saw `expected`: the first change it logs at or after
+    /// `after` at which it reads `expected`. A change that shows something else — a writer's
+    /// temporary file next to the old one (seen: consul-template creates its temp file in the
+    /// destination directory, ~0.6 s before the rename on a loaded node) — is passed over.
+    pub(super) async fn seen(
+        &self,
+        changes: &mut UnboundedReceiver<String>,
+        consumer: &Consumer,
+        expected: &SecretData,
+        after: f64,
+        within: Duration,
+    ) -> Result<f64> {
+        let deadline = tokio::time::Instant::now() + within;
+        let mut after = after;
+        loop {
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            let at = next_change(changes, after, left, consumer).await?;
+            match self.app_reads(consumer, expected).await? {
+                Reads::Expected => return Ok(at),
+                Reads::Other(why) => {
+                    tracing::debug!("{}: a change at {at} that {why}; waiting for the next", consumer.pod);
+                    after = at + 1e-6;
+                }
+            }
         }
     }
 
@@ -377,7 +412,15 @@ impl Run<'_> {
             neighbours.look(activity);
             let written = now();
             self.write(&watched.consumer.secret_name, &watched.expected).await?;
-            let outcome = next_change(&mut watched.changes, written, self.plan.bound, &watched.consumer).await;
+            let outcome = self
+                .seen(
+                    &mut watched.changes,
+                    &watched.consumer,
+                    &watched.expected,
+                    written,
+                    self.plan.bound,
+                )
+                .await;
             neighbours.look(activity);
             match outcome {
                 Ok(seen) => samples.push(
@@ -494,6 +537,13 @@ pub(super) fn now() -> f64 {
 pub(super) fn random_value() -> SecretString {
     use rand::distr::{Alphanumeric, SampleString};
     Alphanumeric.sample_string(&mut rand::rng(), 24).into()
+}
+
+/// What the application container reads.
+enum Reads {
+    Expected,
+    /// Something else, and what.
+    Other(String),
 }
 
 /// The next `changed <unix time>` the application container logs at or after `after`.
