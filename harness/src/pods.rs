@@ -260,6 +260,30 @@ pub async fn wait_deployment_ready(
     .await
 }
 
+/// Waits (bounded) until a DaemonSet runs a ready pod on every node it wants.
+pub async fn wait_daemonset_ready(client: &kube::Client, namespace: &str, name: &str, timeout: Duration) -> Result<()> {
+    use k8s_openapi::api::apps::v1::DaemonSet;
+    let api: Api<DaemonSet> = Api::namespaced(client.clone(), namespace);
+    wait::until(
+        &format!("daemonset {namespace}/{name} to be ready"),
+        timeout,
+        Duration::from_millis(500),
+        || async {
+            let current = api
+                .get(name)
+                .await
+                .map_err(|e| Error::State(format!("reading daemonset {namespace}/{name}: {e}")))?;
+            let ready = current.status.is_some_and(|s| {
+                s.desired_number_scheduled > 0
+                    && s.number_ready == s.desired_number_scheduled
+                    && s.updated_number_scheduled.unwrap_or(0) == s.desired_number_scheduled
+            });
+            Ok(ready.then_some(()))
+        },
+    )
+    .await
+}
+
 /// Waits (bounded) until a CustomResourceDefinition is established (its API is served).
 pub async fn wait_crd_established(client: &kube::Client, name: &str, timeout: Duration) -> Result<()> {
     use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;

@@ -3,7 +3,8 @@
 //! No cluster needed (`cargo nextest run`, profiles `default` and `ci`):
 //! - `vault_tier`: the article's Vault runbook against real OpenBao servers;
 //! - `secret_hygiene`: no secret in any log line of the Vault tier;
-//! - `workflows`: the GitHub workflows pass actionlint.
+//! - `workflows`: the GitHub workflows pass actionlint;
+//! - `csi_provider`: the harness's CSI provider replays vault-csi-provider 1.7.x's golden vectors.
 //!
 //! On the two kind clusters `harness up` creates (`cargo nextest run -P e2e`; the profile's setup
 //! script `scripts/e2e-up.sh` builds the images and brings them up):

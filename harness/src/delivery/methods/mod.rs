@@ -3,9 +3,11 @@
 //! `scripts/images/<name>.sh` (if it builds images) and one line below.
 
 mod agent_sidecar;
+mod csi;
 mod eso;
 mod injector;
 
 use super::DeliveryMethod;
 
-pub static REGISTRY: &[&dyn DeliveryMethod] = &[&agent_sidecar::AgentSidecar, &injector::Injector, &eso::Eso];
+pub static REGISTRY: &[&dyn DeliveryMethod] =
+    &[&agent_sidecar::AgentSidecar, &injector::Injector, &eso::Eso, &csi::Csi];

@@ -1,0 +1,478 @@
+//! The Secrets Store CSI driver with a Vault provider: the driver (built from its module) mounts a
+//! tmpfs volume into each consumer pod and writes the files the provider fetched from Vault. The
+//! provider is the harness's own, compatible with vault-csi-provider 1.7.x (the Go module proxy
+//! here does not serve HashiCorp's), and so is the kubelet plugin registrar beside the driver.
+//! Two driver instances run: upstream's flags (rotation off) for the defaults profile, rotation
+//! on with a short poll for the tuned one.
+
+use std::time::Duration;
+
+use futures::future::BoxFuture;
+use k8s_openapi::api::{
+    rbac::v1::{ClusterRole, ClusterRoleBinding},
+    storage::v1::{CSIDriver, CSINode},
+};
+use kube::api::ApiResource;
+
+use crate::{
+    Error, Result, apply,
+    delivery::{Components, Consumer, DeliveryMethod, Files, Profile, Target, app_container, indent},
+    fixtures, paths,
+    secret::{ExposeSecret, SecretData},
+};
+
+const INSTALL: &str = include_str!("../../../../fixtures/delivery/csi/install.yaml");
+const DRIVER: &str = include_str!("../../../../fixtures/delivery/csi/driver.yaml");
+const POD: &str = include_str!("../../../../fixtures/delivery/csi/pod.yaml");
+
+/// The tuned driver and the provider: the per-cluster components a real installation has.
+const NAMESPACE: &str = "secrets-store-csi";
+/// The driver with upstream's flags.
+const DEFAULTS_NAMESPACE: &str = "secrets-store-csi-defaults";
+const READY_TIMEOUT: Duration = Duration::from_secs(180);
+/// Files of the driver module's `deploy/` that `scripts/images/csi.sh` copies.
+const DEPLOY_CRDS: [&str; 2] = [
+    "secrets-store.csi.x-k8s.io_secretproviderclasses.yaml",
+    "secrets-store.csi.x-k8s.io_secretproviderclasspodstatuses.yaml",
+];
+const DEPLOY_RBAC: &str = "rbac-secretproviderclass.yaml";
+const DEPLOY_CSIDRIVER: &str = "csidriver.yaml";
+/// What ran as the provider, for every report line that names it.
+pub const PROVIDER: &str = "harness provider, vault-csi-provider 1.7.x-compatible (HashiCorp's is not served here)";
+
+/// One running instance of the driver.
+struct Instance {
+    namespace: &'static str,
+    daemonset: &'static str,
+    driver: &'static str,
+    plugin_dir: &'static str,
+    profile: Profile,
+}
+
+const INSTANCES: [Instance; 2] = [
+    Instance {
+        namespace: NAMESPACE,
+        daemonset: "csi-secrets-store-tuned",
+        driver: "tuned.secrets-store.csi.k8s.io",
+        plugin_dir: "csi-secrets-store-tuned",
+        profile: Profile::Tuned,
+    },
+    Instance {
+        namespace: DEFAULTS_NAMESPACE,
+        daemonset: "csi-secrets-store",
+        driver: "secrets-store.csi.k8s.io",
+        plugin_dir: "csi-secrets-store",
+        profile: Profile::Defaults,
+    },
+];
+
+fn instance(profile: Profile) -> &'static Instance {
+    INSTANCES
+        .iter()
+        .find(|i| i.profile == profile)
+        .expect("one driver per profile")
+}
+
+impl Instance {
+    /// `--enable-secret-rotation` and `--rotation-poll-interval`: upstream's (off, 2m) unless
+    /// the profile sets an interval.
+    fn rotation_flags(&self) -> (&'static str, String) {
+        match self.profile.interval() {
+            Some(interval) => ("true", format!("{}s", interval.as_secs())),
+            None => ("false", "2m".into()),
+        }
+    }
+}
+
+pub struct Csi;
+
+impl DeliveryMethod for Csi {
+    fn name(&self) -> &'static str {
+        "csi"
+    }
+
+    fn title(&self) -> &'static str {
+        "Secrets Store CSI driver with the harness's Vault provider (vault-csi-provider 1.7.x-compatible)"
+    }
+
+    fn versions(&self) -> Vec<(&'static str, &'static str)> {
+        vec![
+            ("secrets-store-csi-driver", fixtures::version("CSI_DRIVER_VERSION")),
+            ("csi-provider", PROVIDER),
+        ]
+    }
+
+    fn images(&self) -> Vec<String> {
+        vec![driver_image(), provider_image()]
+    }
+
+    fn components(&self) -> Option<Components> {
+        Some(Components {
+            namespace: NAMESPACE,
+            selector: "app.kubernetes.io/part-of=secrets-store-csi",
+        })
+    }
+
+    fn cluster_scoped_kinds(&self) -> Vec<ApiResource> {
+        vec![
+            ApiResource::erase::<CSIDriver>(&()),
+            ApiResource::erase::<ClusterRoleBinding>(&()),
+            ApiResource::erase::<ClusterRole>(&()),
+        ]
+    }
+
+    fn install<'a>(&'a self, client: &'a kube::Client, target: &'a Target<'_>) -> BoxFuture<'a, Result<()>> {
+        Box::pin(install(client, target))
+    }
+
+    fn manifests(&self, target: &Target<'_>, consumer: &Consumer, profile: Profile) -> Result<String> {
+        manifests(target, consumer, profile)
+    }
+
+    /// One file per field (the SecretProviderClass names them after the fields).
+    fn decode(&self, files: &Files) -> Result<SecretData> {
+        Ok(SecretData::new(
+            files
+                .iter()
+                .map(|(k, v)| (k.clone(), v.expose_secret().to_string().into())),
+        ))
+    }
+}
+
+fn driver_image() -> String {
+    format!(
+        "harness.local/secrets-store-csi-driver:{}",
+        fixtures::version("CSI_DRIVER_VERSION")
+    )
+}
+
+fn provider_image() -> String {
+    format!(
+        "harness.local/harness-vault-provider:{}-compatible",
+        fixtures::version("CSI_PROVIDER_COMPAT")
+    )
+}
+
+/// A file of the driver module's `deploy/`, as `scripts/images/csi.sh` copied it.
+fn deploy_file(name: &str) -> Result<String> {
+    let file = paths::cache_dir()
+        .join("images")
+        .join(format!(
+            "secrets-store-csi-driver-{}",
+            fixtures::version("CSI_DRIVER_VERSION")
+        ))
+        .join("deploy")
+        .join(name);
+    std::fs::read_to_string(&file).map_err(|e| {
+        Error::State(format!(
+            "cannot read the CSI driver's {name} at {} ({e}); run `harness images build`",
+            file.display()
+        ))
+    })
+}
+
+/// Objects as JSON documents (valid YAML) for [`apply::apply`].
+fn documents(objects: &[serde_json::Value]) -> String {
+    objects
+        .iter()
+        .map(|o| o.to_string())
+        .collect::<Vec<_>>()
+        .join("\n---\n")
+}
+
+fn managed(mut object: serde_json::Value) -> serde_json::Value {
+    object["metadata"]["labels"]["app.kubernetes.io/managed-by"] = "vault-k8s-harness".into();
+    object
+}
+
+/// The driver's RBAC from `deploy/` for both instances: its service account in each namespace
+/// (upstream's is in kube-system), bound to upstream's ClusterRole, which may read both CSIDrivers.
+fn driver_rbac(deploy: &str) -> Result<String> {
+    let mut out = Vec::new();
+    for object in apply::parse(deploy)? {
+        let kind = object.types.as_ref().map(|t| t.kind.clone()).unwrap_or_default();
+        let mut value = serde_json::to_value(&object).map_err(|e| Error::State(format!("{DEPLOY_RBAC}: {e}")))?;
+        match kind.as_str() {
+            "ServiceAccount" => {
+                for i in &INSTANCES {
+                    value["metadata"]["namespace"] = i.namespace.into();
+                    out.push(value.clone());
+                }
+            }
+            "ClusterRole" => {
+                for rule in value["rules"].as_array_mut().into_iter().flatten() {
+                    if rule["resources"] == serde_json::json!(["csidrivers"]) {
+                        rule["resourceNames"] = INSTANCES.iter().map(|i| i.driver).collect();
+                    }
+                }
+                out.push(managed(value));
+            }
+            "ClusterRoleBinding" => {
+                let account = value["subjects"][0]["name"].clone();
+                value["subjects"] = INSTANCES
+                    .iter()
+                    .map(|i| serde_json::json!({"kind": "ServiceAccount", "name": account, "namespace": i.namespace}))
+                    .collect();
+                out.push(managed(value));
+            }
+            other => return Err(Error::State(format!("{DEPLOY_RBAC}: unexpected {other}"))),
+        }
+    }
+    Ok(documents(&out))
+}
+
+/// Upstream's CSIDriver object from `deploy/`, once per instance under its driver name.
+fn csidrivers(deploy: &str) -> Result<String> {
+    let object = apply::parse(deploy)?
+        .into_iter()
+        .next()
+        .ok_or_else(|| Error::State(format!("{DEPLOY_CSIDRIVER} is empty")))?;
+    let value = serde_json::to_value(&object).map_err(|e| Error::State(format!("{DEPLOY_CSIDRIVER}: {e}")))?;
+    let objects: Vec<_> = INSTANCES
+        .iter()
+        .map(|i| {
+            let mut v = managed(value.clone());
+            v["metadata"]["name"] = i.driver.into();
+            v
+        })
+        .collect();
+    Ok(documents(&objects))
+}
+
+fn install_manifests(target: &Target<'_>) -> Result<String> {
+    let mut parts = vec![apply::render(
+        INSTALL,
+        &[
+            ("NAMESPACE", NAMESPACE),
+            ("DEFAULTS_NAMESPACE", DEFAULTS_NAMESPACE),
+            ("PROVIDER_IMAGE", &provider_image()),
+            ("VAULT_ADDR", &target.vault.endpoint.addr),
+            ("CA_PEM", &indent(target.ca_pem, 4)),
+            ("AUTH_MOUNT", &target.cfg.kubernetes_auth.mount),
+        ],
+    )?];
+    for i in &INSTANCES {
+        let (rotation, poll) = i.rotation_flags();
+        parts.push(apply::render(
+            DRIVER,
+            &[
+                ("NAMESPACE", i.namespace),
+                ("NAME", i.daemonset),
+                ("DRIVER_NAME", i.driver),
+                ("PLUGIN_DIR", i.plugin_dir),
+                ("IMAGE", &driver_image()),
+                ("ROTATION", rotation),
+                ("POLL", &poll),
+            ],
+        )?);
+    }
+    Ok(parts.join("\n---\n"))
+}
+
+/// CRDs first (until served), the namespaces and RBAC, the CSIDrivers, the provider and both
+/// drivers; then waits until every DaemonSet is ready and every node's CSINode lists both
+/// drivers, which proves the kubelet accepted the harness's registrar.
+async fn install(client: &kube::Client, target: &Target<'_>) -> Result<()> {
+    crate::step!("install the Secrets Store CSI driver and the harness's Vault provider in namespace {NAMESPACE}");
+    for crd in DEPLOY_CRDS {
+        let text = deploy_file(crd)?;
+        let objects: Vec<_> = apply::parse(&text)?
+            .iter()
+            .map(|o| serde_json::to_value(o).map(managed))
+            .collect::<std::result::Result<_, _>>()
+            .map_err(|e| Error::State(format!("{crd}: {e}")))?;
+        apply::apply(client, &documents(&objects)).await?;
+        for object in apply::parse(&text)? {
+            crate::pods::wait_crd_established(client, &object.metadata.name.unwrap_or_default(), READY_TIMEOUT).await?;
+        }
+    }
+    let manifests = install_manifests(target)?;
+    let (namespaces, rest): (Vec<_>, Vec<_>) = apply::parse(&manifests)?
+        .into_iter()
+        .partition(|o| o.types.as_ref().is_some_and(|t| t.kind == "Namespace"));
+    let as_yaml = |objects: Vec<kube::api::DynamicObject>| -> Result<String> {
+        let values: Vec<_> = objects
+            .iter()
+            .map(serde_json::to_value)
+            .collect::<std::result::Result<_, _>>()
+            .map_err(|e| Error::State(format!("CSI install manifests: {e}")))?;
+        Ok(documents(&values))
+    };
+    apply::apply(client, &as_yaml(namespaces)?).await?;
+    apply::apply(client, &driver_rbac(&deploy_file(DEPLOY_RBAC)?)?).await?;
+    apply::apply(client, &csidrivers(&deploy_file(DEPLOY_CSIDRIVER)?)?).await?;
+    apply::apply(client, &as_yaml(rest)?).await?;
+    crate::pods::wait_daemonset_ready(client, NAMESPACE, "harness-vault-provider", READY_TIMEOUT).await?;
+    for i in &INSTANCES {
+        crate::pods::wait_daemonset_ready(client, i.namespace, i.daemonset, READY_TIMEOUT).await?;
+    }
+    wait_registered(client).await
+}
+
+/// Waits until every node's CSINode lists both driver names.
+async fn wait_registered(client: &kube::Client) -> Result<()> {
+    let api: kube::Api<CSINode> = kube::Api::all(client.clone());
+    crate::wait::until(
+        "every node's CSINode to list both CSI drivers (the kubelet accepted the registrar)",
+        READY_TIMEOUT,
+        Duration::from_millis(500),
+        || async {
+            let nodes = api
+                .list(&Default::default())
+                .await
+                .map_err(|e| Error::State(format!("listing CSINodes: {e}")))?;
+            let all = !nodes.items.is_empty()
+                && nodes.items.iter().all(|n| {
+                    INSTANCES
+                        .iter()
+                        .all(|i| n.spec.drivers.iter().any(|d| d.name == i.driver))
+                });
+            Ok(all.then_some(()))
+        },
+    )
+    .await
+}
+
+fn manifests(target: &Target<'_>, consumer: &Consumer, profile: Profile) -> Result<String> {
+    apply::render(
+        POD,
+        &[
+            ("NAMESPACE", &consumer.namespace),
+            ("POD", &consumer.pod),
+            ("DRIVER", instance(profile).driver),
+            ("ROLE", &target.cfg.kubernetes_auth.role),
+            ("SECRET_PATH", &target.secret_path(&consumer.secret_name)),
+            (
+                "APP_CONTAINER",
+                &app_container("[{name: secrets, mountPath: /vault/secrets, readOnly: true}]")?,
+            ),
+        ],
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::delivery::tests_support::{consumer, target_with};
+
+    #[test]
+    fn each_profile_mounts_through_its_own_driver_with_the_class_naming_both_fields() {
+        target_with(2, |target| {
+            for (profile, driver) in [
+                (Profile::Tuned, "tuned.secrets-store.csi.k8s.io"),
+                (Profile::Defaults, "secrets-store.csi.k8s.io"),
+            ] {
+                let objects = apply::parse(&manifests(target, &consumer(), profile).unwrap()).unwrap();
+                let kinds: Vec<_> = objects
+                    .iter()
+                    .map(|o| o.types.as_ref().unwrap().kind.as_str())
+                    .collect();
+                assert_eq!(kinds, ["SecretProviderClass", "Pod"]);
+                let spc = &objects[0].data["spec"];
+                assert_eq!(spc["provider"], "vault");
+                assert_eq!(spc["parameters"]["roleName"], "vault-test");
+                let listed: serde_json::Value =
+                    serde_saphyr::from_str(spc["parameters"]["objects"].as_str().unwrap()).unwrap();
+                assert_eq!(listed[0]["objectName"], "username");
+                assert_eq!(listed[1]["secretKey"], "password");
+                assert_eq!(listed[1]["secretPath"], "secret/data/s1");
+                let volume = &objects[1].data["spec"]["volumes"][0]["csi"];
+                assert_eq!(volume["driver"], driver);
+                assert_eq!(volume["readOnly"], true);
+                assert_eq!(volume["volumeAttributes"]["secretProviderClass"], "consumer-0");
+            }
+        });
+    }
+
+    #[test]
+    fn the_tuned_driver_rotates_every_interval_and_the_defaults_one_as_upstream() {
+        target_with(2, |target| {
+            let objects = apply::parse(&install_manifests(target).unwrap()).unwrap();
+            let args = |name: &str| -> Vec<String> {
+                let ds = objects
+                    .iter()
+                    .find(|o| o.metadata.name.as_deref() == Some(name) && o.types.as_ref().unwrap().kind == "DaemonSet")
+                    .unwrap();
+                let containers = ds.data["spec"]["template"]["spec"]["containers"].as_array().unwrap();
+                let driver = containers.iter().find(|c| c["name"] == "secrets-store").unwrap();
+                serde_json::from_value(driver["args"].clone()).unwrap()
+            };
+            let tuned = args("csi-secrets-store-tuned");
+            assert!(
+                tuned.contains(&"--enable-secret-rotation=true".to_string()),
+                "{tuned:?}"
+            );
+            assert!(tuned.contains(&"--rotation-poll-interval=10s".to_string()), "{tuned:?}");
+            assert!(tuned.contains(&"--drivername=tuned.secrets-store.csi.k8s.io".to_string()));
+            let defaults = args("csi-secrets-store");
+            assert!(
+                defaults.contains(&"--enable-secret-rotation=false".to_string()),
+                "{defaults:?}"
+            );
+            assert!(
+                defaults.contains(&"--rotation-poll-interval=2m".to_string()),
+                "{defaults:?}"
+            );
+            let provider = objects
+                .iter()
+                .find(|o| {
+                    o.metadata.name.as_deref() == Some("harness-vault-provider")
+                        && o.types.as_ref().unwrap().kind == "DaemonSet"
+                })
+                .unwrap();
+            let provider_args = &provider.data["spec"]["template"]["spec"]["containers"][0]["args"];
+            assert_eq!(provider_args[1], "-vault-addr=https://10.0.0.2:30820");
+            let ca = objects
+                .iter()
+                .find(|o| o.types.as_ref().unwrap().kind == "ConfigMap")
+                .unwrap();
+            assert_eq!(ca.data["data"]["ca.pem"], target.ca_pem);
+        });
+    }
+
+    const RBAC: &str = "apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: secrets-store-csi-driver, namespace: kube-system}\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {name: secretproviderclasses-role}\nrules:\n- apiGroups: [storage.k8s.io]\n  resourceNames: [secrets-store.csi.k8s.io]\n  resources: [csidrivers]\n  verbs: [get]\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {name: secretproviderclasses-rolebinding}\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: secretproviderclasses-role}\nsubjects:\n- {kind: ServiceAccount, name: secrets-store-csi-driver, namespace: kube-system}\n";
+
+    #[test]
+    fn upstreams_rbac_binds_the_driver_account_of_both_namespaces_and_is_marked() {
+        let objects = apply::parse(&driver_rbac(RBAC).unwrap()).unwrap();
+        let namespaces: Vec<_> = objects
+            .iter()
+            .filter(|o| o.types.as_ref().unwrap().kind == "ServiceAccount")
+            .map(|o| o.metadata.namespace.clone().unwrap())
+            .collect();
+        assert_eq!(namespaces, [NAMESPACE, DEFAULTS_NAMESPACE]);
+        let role = &objects[2];
+        assert_eq!(
+            role.data["rules"][0]["resourceNames"],
+            serde_json::json!(["tuned.secrets-store.csi.k8s.io", "secrets-store.csi.k8s.io"])
+        );
+        assert_eq!(
+            role.metadata.labels.as_ref().unwrap()["app.kubernetes.io/managed-by"],
+            "vault-k8s-harness"
+        );
+        let binding = &objects[3];
+        assert_eq!(binding.data["subjects"][1]["namespace"], DEFAULTS_NAMESPACE);
+        assert!(driver_rbac("apiVersion: v1\nkind: Secret\nmetadata: {name: x}\n").is_err());
+    }
+
+    #[test]
+    fn one_csidriver_per_instance_as_upstream_declares_it() {
+        let deploy = "apiVersion: storage.k8s.io/v1\nkind: CSIDriver\nmetadata: {name: secrets-store.csi.k8s.io}\nspec: {podInfoOnMount: true, attachRequired: false, volumeLifecycleModes: [Ephemeral], requiresRepublish: true}\n";
+        let objects = apply::parse(&csidrivers(deploy).unwrap()).unwrap();
+        let names: Vec<_> = objects.iter().map(|o| o.metadata.name.clone().unwrap()).collect();
+        assert_eq!(names, ["tuned.secrets-store.csi.k8s.io", "secrets-store.csi.k8s.io"]);
+        assert!(
+            objects
+                .iter()
+                .all(|o| o.data["spec"]["requiresRepublish"] == true && o.data["spec"]["podInfoOnMount"] == true)
+        );
+    }
+
+    #[test]
+    fn the_provider_is_named_as_the_harnesss_own() {
+        let versions = Csi.versions();
+        assert!(versions.iter().any(|(k, v)| *k == "csi-provider"
+            && v.contains("harness provider")
+            && v.contains(fixtures::version("CSI_PROVIDER_COMPAT"))));
+    }
+}

@@ -1,0 +1,107 @@
+// Command registrar announces a CSI driver to the kubelet through the plugin-registration
+// socket (k8s.io/kubelet pluginregistration v1): GetInfo names the driver and the host path of
+// its CSI socket; a NotifyRegistrationStatus that reports failure ends the process, so the
+// container restarts and the kubelet sees a fresh socket.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"syscall"
+
+	"google.golang.org/grpc"
+	registration "k8s.io/kubelet/pkg/apis/pluginregistration/v1"
+)
+
+type registrar struct {
+	registration.UnimplementedRegistrationServer
+	driver   string
+	endpoint string
+	failed   chan string
+}
+
+func (r *registrar) GetInfo(context.Context, *registration.InfoRequest) (*registration.PluginInfo, error) {
+	slog.Info("kubelet asked for plugin info", "driver", r.driver, "endpoint", r.endpoint)
+	return &registration.PluginInfo{
+		Type:              registration.CSIPlugin,
+		Name:              r.driver,
+		Endpoint:          r.endpoint,
+		SupportedVersions: []string{"1.0.0"},
+	}, nil
+}
+
+func (r *registrar) NotifyRegistrationStatus(_ context.Context, s *registration.RegistrationStatus) (*registration.RegistrationStatusResponse, error) {
+	if s.PluginRegistered {
+		slog.Info("kubelet registered the driver", "driver", r.driver)
+	} else {
+		select {
+		case r.failed <- s.Error:
+		default:
+		}
+	}
+	return &registration.RegistrationStatusResponse{}, nil
+}
+
+// listen removes a socket left by an earlier run, then listens with a umask that keeps the new
+// socket private to root.
+func listen(path string) (net.Listener, error) {
+	if err := os.Remove(path); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		return nil, fmt.Errorf("removing stale socket %s: %w", path, err)
+	}
+	old := syscall.Umask(0o077)
+	defer syscall.Umask(old)
+	return net.Listen("unix", path)
+}
+
+func run() error {
+	driver := flag.String("driver-name", "secrets-store.csi.k8s.io", "CSI driver name the kubelet registers")
+	endpoint := flag.String("kubelet-registration-path", "/var/lib/kubelet/plugins/csi-secrets-store/csi.sock", "host path of the driver's CSI socket")
+	dir := flag.String("plugin-registration-path", "/registration", "the kubelet's plugins_registry directory, as mounted here")
+	flag.Parse()
+	if *driver == "" || *endpoint == "" {
+		return errors.New("-driver-name and -kubelet-registration-path must not be empty")
+	}
+
+	socket := filepath.Join(*dir, *driver+"-reg.sock")
+	lis, err := listen(socket)
+	if err != nil {
+		return err
+	}
+	defer os.Remove(socket)
+
+	r := &registrar{driver: *driver, endpoint: *endpoint, failed: make(chan string, 1)}
+	server := grpc.NewServer()
+	registration.RegisterRegistrationServer(server, r)
+	served := make(chan error, 1)
+	go func() { served <- server.Serve(lis) }()
+	slog.Info("registration socket ready", "socket", socket)
+
+	signals := make(chan os.Signal, 1)
+	signal.Notify(signals, syscall.SIGTERM, syscall.SIGINT)
+	select {
+	case sig := <-signals:
+		slog.Info("stopping", "signal", sig.String())
+		server.Stop()
+		return nil
+	case msg := <-r.failed:
+		server.Stop()
+		return fmt.Errorf("the kubelet refused the registration of %s: %s", *driver, msg)
+	case err := <-served:
+		return fmt.Errorf("serving %s: %w", socket, err)
+	}
+}
+
+func main() {
+	if err := run(); err != nil {
+		slog.Error(err.Error())
+		os.Exit(1)
+	}
+}
