@@ -130,7 +130,7 @@ pub async fn read_file(
 }
 
 /// Runs `command` in a container of a running pod and returns its stdout (bounded, 30 s).
-async fn exec(
+pub async fn exec(
     client: &kube::Client,
     namespace: &str,
     pod: &str,

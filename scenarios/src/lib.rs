@@ -10,6 +10,7 @@
 //! script `scripts/e2e-up.sh` builds the images and brings them up):
 //! - `clusters`: the air-gapped clusters themselves;
 //! - `kubernetes_auth`: pods of one cluster log in to the Vault of the other;
+//! - `csi`: the CSI method's own cases (vault-csi-provider's bats cases, bad input);
 //! - `existing_substrate`: `harness up`/`down` on clusters the harness did not create;
 //! - `delivery`: each delivery method × profile, measured (generated trials);
 //! - `faults`: each Vault outage under every method, measured (generated trials);

@@ -4,10 +4,7 @@
 //! function in the provider's test files must be reported as passed, so a skipped or renamed
 //! test fails this one.
 
-use std::{
-    process::{Command, Stdio},
-    time::{Duration, Instant},
-};
+use std::{process::Stdio, time::Duration};
 
 /// A cold build of the test binary takes about a minute on 2 cores; anything past this is stuck.
 const GO_TEST_TIMEOUT: Duration = Duration::from_secs(420);
@@ -29,42 +26,47 @@ fn declared_tests(dir: &std::path::Path) -> Vec<String> {
     names
 }
 
-#[test]
-fn the_harness_provider_replays_vault_csi_provider_golden_vectors() {
+#[tokio::test]
+async fn the_harness_provider_replays_vault_csi_provider_golden_vectors() {
     let module = harness::fixtures::repo_root().join("tools/csi-plugins");
     let declared = declared_tests(&module.join("provider"));
     assert!(
         declared.iter().any(|n| n.starts_with("TestGoldenVectors")) && declared.len() >= 10,
         "the provider's conformance tests: {declared:?}"
     );
-    let output_file = tempfile::NamedTempFile::new().unwrap();
-    let mut child = Command::new("go")
+    let child = tokio::process::Command::new("go")
         .args(["test", "-count=1", "-v", "./provider/"])
         .current_dir(&module)
         .env("GOFLAGS", "-mod=readonly")
         .env("GOTOOLCHAIN", "local")
         .env("CGO_ENABLED", "0")
-        .stdout(output_file.reopen().unwrap())
+        .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
+        .kill_on_drop(true)
         .spawn()
         .expect("`go` on PATH (the image build needs it too)");
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if started.elapsed() > GO_TEST_TIMEOUT {
-            let _ = child.kill();
-            panic!("wait 'go test ./provider/' timed out after {GO_TEST_TIMEOUT:?}");
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    };
-    let output = std::fs::read_to_string(output_file.path()).unwrap();
-    let failed: Vec<_> = output.lines().filter(|l| l.trim_start().starts_with("--- FAIL")).collect();
-    assert!(status.success() && failed.is_empty(), "go test failed: {failed:?}\n{output}");
+    let finished = harness::wait::within("go test ./provider/", GO_TEST_TIMEOUT, async {
+        child
+            .wait_with_output()
+            .await
+            .map_err(|e| harness::Error::State(format!("go test ./provider/: {e}")))
+    })
+    .await
+    .unwrap();
+    let output = String::from_utf8_lossy(&finished.stdout);
+    let failed: Vec<_> = output
+        .lines()
+        .filter(|l| l.trim_start().starts_with("--- FAIL"))
+        .collect();
+    assert!(
+        finished.status.success() && failed.is_empty(),
+        "go test failed: {failed:?}\n{output}"
+    );
     for name in &declared {
         assert!(
-            output.lines().any(|l| l.trim_start().starts_with(&format!("--- PASS: {name} "))),
+            output
+                .lines()
+                .any(|l| l.trim_start().starts_with(&format!("--- PASS: {name} "))),
             "{name} did not pass:\n{output}"
         );
     }

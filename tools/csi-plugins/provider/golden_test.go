@@ -1,8 +1,8 @@
 package provider
 
-// The golden vectors of docs/csi-provider.md §5, taken from vault-csi-provider 1.7.4's
-// behaviour: the provider runs on a temporary socket, is called through the driver's v1alpha1
-// gRPC client, and talks to a stub Vault and a fake Kubernetes API over HTTP.
+// Golden vectors recorded from vault-csi-provider 1.7.4's behaviour (docs/csi-provider.md): the
+// provider runs on a temporary socket, is called through the driver's v1alpha1 gRPC client, and
+// talks to a stub Vault and a fake Kubernetes API over HTTP.
 
 import (
 	"context"

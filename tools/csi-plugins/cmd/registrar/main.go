@@ -16,6 +16,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"syscall"
+	"time"
 
 	"google.golang.org/grpc"
 	registration "k8s.io/kubelet/pkg/apis/pluginregistration/v1"
@@ -50,6 +51,22 @@ func (r *registrar) NotifyRegistrationStatus(_ context.Context, s *registration.
 	return &registration.RegistrationStatusResponse{}, nil
 }
 
+// waitForDriver dials the driver's CSI socket until it answers: registering earlier makes the
+// kubelet's own dial fail, and it refuses the plugin.
+func waitForDriver(socket string, timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	for {
+		conn, err := net.DialTimeout("unix", socket, time.Second)
+		if err == nil {
+			return conn.Close()
+		}
+		if time.Now().After(deadline) {
+			return fmt.Errorf("wait for the driver's socket %s timed out after %s: %w", socket, timeout, err)
+		}
+		time.Sleep(250 * time.Millisecond)
+	}
+}
+
 // listen removes a socket left by an earlier run, then listens with a umask that keeps the new
 // socket private to root.
 func listen(path string) (net.Listener, error) {
@@ -65,9 +82,14 @@ func run() error {
 	driver := flag.String("driver-name", "secrets-store.csi.k8s.io", "CSI driver name the kubelet registers")
 	endpoint := flag.String("kubelet-registration-path", "/var/lib/kubelet/plugins/csi-secrets-store/csi.sock", "host path of the driver's CSI socket")
 	dir := flag.String("plugin-registration-path", "/registration", "the kubelet's plugins_registry directory, as mounted here")
+	csiAddress := flag.String("csi-address", "/csi/csi.sock", "the driver's CSI socket, as mounted here")
+	wait := flag.Duration("driver-wait", 2*time.Minute, "how long to wait for the driver's socket")
 	flag.Parse()
 	if *driver == "" || *endpoint == "" {
 		return errors.New("-driver-name and -kubelet-registration-path must not be empty")
+	}
+	if err := waitForDriver(*csiAddress, *wait); err != nil {
+		return err
 	}
 
 	socket := filepath.Join(*dir, *driver+"-reg.sock")
