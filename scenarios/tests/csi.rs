@@ -2,8 +2,8 @@
 //! against OpenBao through the real Secrets Store CSI driver and the harness's provider (see
 //! docs/csi-provider.md): an inline volume with a per-object file mode on tmpfs, a missing
 //! SecretProviderClass, an unauthorised service account, a role with a custom audience, object
-//! versions across pod recreation, a PKI certificate issued through `method: PUT` with
-//! `secretArgs`, and bad input (a missing key, an unknown role, a malformed `objects` block),
+//! versions across pod recreation, a JWT auth mount (the kind node's signing key), a PKI
+//! certificate issued through `method: PUT` with `secretArgs`, and bad input (a missing key, an unknown role, a malformed `objects` block),
 //! each ending in the pod's events with the provider's or Vault's text. Each test has its own
 //! namespace (and role, where it needs one) and removes what it added to the shared Vault.
 //!
@@ -152,14 +152,23 @@ impl Case {
             },
         );
         let name = format!("{pod}-{}-{class}", self.ns.name);
+        let pods: Api<k8s_openapi::api::core::v1::Pod> = Api::namespaced(self.session.app.clone(), &self.ns.name);
+        let uid = pods.get(pod).await.unwrap().metadata.uid;
+        // The status of this pod, not one left by an earlier pod of the same name.
         wait::until(
             &format!("SecretProviderClassPodStatus {name}"),
             MOUNT_BOUND,
             Duration::from_millis(500),
             || async {
                 Ok(api.get_opt(&name).await.ok().flatten().and_then(|s| {
+                    let owner = s
+                        .metadata
+                        .owner_references
+                        .as_ref()
+                        .and_then(|o| o.first())
+                        .map(|o| o.uid.clone());
                     let objects = s.data["status"]["objects"].clone();
-                    objects.as_array().is_some_and(|o| !o.is_empty()).then_some(objects)
+                    (owner == uid && objects.as_array().is_some_and(|o| !o.is_empty())).then_some(objects)
                 }))
             },
         )
@@ -347,6 +356,14 @@ async fn object_versions_are_stable_across_pod_recreation_and_follow_the_hmac_ke
         let again = c.versions("nginx-kv", "kv").await;
         assert_eq!(first, again, "same content, same versions");
         assert_eq!(first[0]["version"].as_str().unwrap().len(), 44);
+
+        // A new key (the provider creates one when its Secret is gone) changes every version.
+        secrets.delete(HMAC_SECRET, &Default::default()).await.unwrap();
+        c.delete_pod("nginx-kv").await;
+        c.pod("nginx-kv", "kv", "default").await;
+        c.running("nginx-kv").await;
+        let rekeyed = c.versions("nginx-kv", "kv").await;
+        assert_ne!(first[0]["version"], rekeyed[0]["version"], "a new HMAC key, new versions");
         c.done().await;
     })
     .await
@@ -454,6 +471,66 @@ async fn bad_input_ends_in_the_pods_events_with_the_providers_or_vaults_text() {
             let texts: Vec<&str> = texts.iter().map(String::as_str).collect();
             c.failed_mount(name, &texts).await;
         }
+        c.done().await;
+    })
+    .await
+}
+
+/// The app cluster's service-account signing key, from its kind control-plane node.
+fn service_account_public_key() -> String {
+    let node = format!("{}-control-plane", env::cluster(harness::cluster::Role::App).name);
+    let out = std::process::Command::new("docker")
+        .args(["exec", &node, "cat", "/etc/kubernetes/pki/sa.pub"])
+        .output()
+        .expect("docker");
+    assert!(
+        out.status.success(),
+        "reading sa.pub from {node}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[tokio::test]
+async fn a_jwt_auth_mount_logs_the_pod_in_with_a_token_for_the_vault_audience() {
+    scenario(async {
+        let c = case("csi-jwt").await;
+        let mount = format!("jwt-{}", c.ns.name);
+        let policy = c.session.cfg.policy.name.clone();
+        let root = &c.session.writer;
+        let added = vec![format!("sys/auth/{mount}")];
+        removing(added, async {
+            root.raw(http::Method::POST, &format!("sys/auth/{mount}"), Some(json!({"type": "jwt"}))).await.unwrap();
+            root.raw(
+                http::Method::POST,
+                &format!("auth/{mount}/config"),
+                Some(json!({"jwt_validation_pubkeys": [service_account_public_key()],
+                            "bound_issuer": "https://kubernetes.default.svc.cluster.local"})),
+            )
+            .await
+            .unwrap();
+            let subject = format!("system:serviceaccount:{}:default", c.ns.name);
+            root.raw(
+                http::Method::POST,
+                &format!("auth/{mount}/role/jwt-kv"),
+                Some(json!({"role_type": "jwt", "bound_audiences": ["vault"], "user_claim": "sub",
+                            "bound_subject": subject, "token_policies": [policy], "ttl": "10m"})),
+            )
+            .await
+            .unwrap();
+            let path = c.secret_path();
+            c.class(
+                "kv",
+                json!({"roleName": "jwt-kv", "vaultAuthMountPath": mount, "audience": "vault",
+                       "objects": objects(json!([{"objectName": "username", "secretPath": path, "secretKey": "username"}]))}),
+            )
+            .await;
+            c.pod("nginx-kv", "kv", "default").await;
+            c.running("nginx-kv").await;
+            let read = c.sh("nginx-kv", "test -s /mnt/secrets-store/username && echo present").await;
+            assert_eq!(read.trim(), "present");
+        })
+        .await;
         c.done().await;
     })
     .await
