@@ -45,10 +45,18 @@ pub enum Metric {
 /// The metric's serde name, as in `samples.jsonl`.
 impl std::fmt::Display for Metric {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match serde_json::to_value(self) {
-            Ok(serde_json::Value::String(name)) => f.write_str(&name),
-            _ => write!(f, "{self:?}"),
-        }
+        write_serde_name(self, f)
+    }
+}
+
+/// Writes a unit variant's serde name (its name in samples and reports).
+pub(crate) fn write_serde_name<T: Serialize + std::fmt::Debug>(
+    value: &T,
+    f: &mut std::fmt::Formatter<'_>,
+) -> std::fmt::Result {
+    match serde_json::to_value(value) {
+        Ok(serde_json::Value::String(name)) => f.write_str(&name),
+        _ => write!(f, "{value:?}"),
     }
 }
 

@@ -35,7 +35,7 @@ fn trial(fault: Fault, methods: Vec<Method>) -> Trial {
     } else {
         "is_recorded_and_the_app_gets_its_value_once_vault_is_back"
     };
-    let name = format!("{}::{claim}", fault.name());
+    let name = format!("{}::{claim}", fault);
     Trial::test(name.clone(), move || {
         scenarios::trial(&name, |test| async move { measured(&test, fault, &methods).await });
         Ok(())
@@ -67,12 +67,7 @@ async fn measured(test: &str, fault: Fault, methods: &[Method]) {
     let status = session.writer.status().await.unwrap();
     assert!(!status.sealed, "Vault is back and unsealed after the fault");
     let unmet: Vec<String> = runs.iter().flat_map(|run| unmet(fault, run)).collect();
-    assert_eq!(
-        unmet,
-        Vec::<String>::new(),
-        "{}: what the trial's name promises",
-        fault.name()
-    );
+    assert_eq!(unmet, Vec::<String>::new(), "{}: what the trial's name promises", fault);
 }
 
 /// What the trial's name promises that one method's samples of `fault` do not show, one line

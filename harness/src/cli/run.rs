@@ -187,7 +187,7 @@ async fn delivery(args: &RunArgs, cfg: &Config, state_dir: &Path, out: &Path) ->
 async fn faults(session: &Session, methods: &[Method], out: &Path, samples: &mut Vec<Sample>) -> Result<bool> {
     let mut complete = true;
     for fault in Fault::ALL {
-        let evidence = out.join("evidence").join(fault.name());
+        let evidence = out.join("evidence").join(fault.to_string());
         // Vault is brought back and the namespaces removed also after Ctrl-C or a panic.
         match session.fault(fault, methods, &evidence).await {
             Ok(runs) => {
@@ -198,7 +198,7 @@ async fn faults(session: &Session, methods: &[Method], out: &Path, samples: &mut
             }
             Err(Error::Interrupted) => return Err(Error::Interrupted),
             Err(e) => {
-                eprintln!("error: fault {} failed: {e}", fault.name());
+                eprintln!("error: fault {fault} failed: {e}");
                 complete = false;
             }
         }

@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     APP, Method, Profile,
-    activity::{Activity, Gate},
+    activity::{Activity, Gate, Seen},
     run::{self, Env, MethodRun, Plan, Run, Watched, now, random_value},
 };
 use crate::{
@@ -48,18 +48,11 @@ pub enum Fault {
 
 impl Fault {
     pub const ALL: [Fault; 3] = [Fault::Sealed, Fault::KilledDuringRotation, Fault::DownAtPodStart];
-
-    pub fn name(self) -> String {
-        self.to_string()
-    }
 }
 
 impl std::fmt::Display for Fault {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match serde_json::to_value(self) {
-            Ok(serde_json::Value::String(name)) => f.write_str(&name),
-            _ => write!(f, "{self:?}"),
-        }
+        crate::measure::write_serde_name(self, f)
     }
 }
 
@@ -86,7 +79,7 @@ pub async fn run(
         bound: RECOVERY_BOUND,
     };
     let label = format!("fault {fault}");
-    let _activity = Activity::begin(&env.activity, &label)?;
+    let activity = Activity::begin(&env.activity, &label)?;
     {
         let _gate = interrupt::guarded(Gate::acquire(&env.activity, &label)).await?;
         for method in methods {
@@ -109,12 +102,14 @@ pub async fn run(
             versions: run::versions(*method, env),
         })
         .collect();
-    crate::step!("fault {}: {} methods", fault.name(), runs.len());
+    crate::step!("fault {}: {} methods", fault, runs.len());
 
     let outcome = interrupt::guarded(async {
         match fault {
-            Fault::Sealed | Fault::KilledDuringRotation => under_running_consumers(fault, &runs, recovery).await,
-            Fault::DownAtPodStart => at_pod_start(&runs, recovery).await,
+            Fault::Sealed | Fault::KilledDuringRotation => {
+                under_running_consumers(fault, &runs, recovery, &activity).await
+            }
+            Fault::DownAtPodStart => at_pod_start(&runs, recovery, &activity).await,
         }
     })
     .await;
@@ -137,11 +132,7 @@ pub async fn run(
     restored?;
     let samples = outcome.map_err(|e| match e {
         Error::Interrupted => e,
-        e => Error::State(format!(
-            "fault {}: {e} (evidence in {})",
-            fault.name(),
-            evidence.display()
-        )),
+        e => Error::State(format!("fault {}: {e} (evidence in {})", fault, evidence.display())),
     })?;
     Ok(methods
         .iter()
@@ -156,7 +147,12 @@ pub async fn run(
 
 /// Sealed / killed: consumers get their value, Vault goes away, comes back; then a new value
 /// (sealed) or the value written just before the kill must reach the application.
-async fn under_running_consumers(fault: Fault, runs: &[Run<'_>], recovery: &Recovery<'_>) -> Result<Vec<Vec<Sample>>> {
+async fn under_running_consumers(
+    fault: Fault,
+    runs: &[Run<'_>],
+    recovery: &Recovery<'_>,
+    activity: &Activity,
+) -> Result<Vec<Vec<Sample>>> {
     let starting = Activity::begin(&runs[0].env.activity, &format!("fault {fault}: pod starts"))?;
     let mut watched: Vec<Watched> = try_join_all(runs.iter().map(|r| r.start(0, 0, &starting)))
         .await?
@@ -203,14 +199,14 @@ async fn under_running_consumers(fault: Fault, runs: &[Run<'_>], recovery: &Reco
     let since = if fault == Fault::Sealed { back } else { struck };
     let mut all = Vec::new();
     for ((run, w), (running, kept)) in runs.iter().zip(watched.iter_mut()).zip(during) {
-        let recovered = recovery_sample(run, fault, w, since, back).await?;
+        let recovered = recovery_sample(run, fault, w, since, back, activity).await?;
         all.push(fault_samples(run, fault, running, kept, recovered, &w.consumer.pod).await?);
     }
     Ok(all)
 }
 
 /// Down at pod start: consumers created while Vault is scaled to zero; Vault comes back.
-async fn at_pod_start(runs: &[Run<'_>], recovery: &Recovery<'_>) -> Result<Vec<Vec<Sample>>> {
+async fn at_pod_start(runs: &[Run<'_>], recovery: &Recovery<'_>, activity: &Activity) -> Result<Vec<Vec<Sample>>> {
     let mut prepared = Vec::new();
     for run in runs {
         prepared.push(run.consumer(0, 0).await?);
@@ -243,7 +239,7 @@ async fn at_pod_start(runs: &[Run<'_>], recovery: &Recovery<'_>) -> Result<Vec<V
             added_containers: Vec::new(),
         };
         // The first value the application ever sees, however early.
-        let recovered = recovery_sample(run, Fault::DownAtPodStart, &mut w, 0.0, back).await?;
+        let recovered = recovery_sample(run, Fault::DownAtPodStart, &mut w, 0.0, back, activity).await?;
         all.push(fault_samples(run, Fault::DownAtPodStart, running, has_value, recovered, &pod).await?);
     }
     Ok(all)
@@ -251,7 +247,17 @@ async fn at_pod_start(runs: &[Run<'_>], recovery: &Recovery<'_>) -> Result<Vec<V
 
 /// Time from Vault being back until the application sees a change made after `since` (clamped at
 /// zero when it saw it before Vault was back), checked to be the current value; or the bound.
-async fn recovery_sample(run: &Run<'_>, fault: Fault, w: &mut Watched, since: f64, back: f64) -> Result<Sample> {
+/// Records what else ran while it waited, as seen from the fault's `activity`.
+async fn recovery_sample(
+    run: &Run<'_>,
+    fault: Fault,
+    w: &mut Watched,
+    since: f64,
+    back: f64,
+    activity: &Activity,
+) -> Result<Sample> {
+    let mut seen = Seen::default();
+    seen.look(activity);
     let sample = match run
         .seen(&mut w.changes, &w.consumer, &w.expected, since, RECOVERY_BOUND)
         .await
@@ -260,7 +266,8 @@ async fn recovery_sample(run: &Run<'_>, fault: Fault, w: &mut Watched, since: f6
         Err(Error::Timeout { .. }) => run.not_within(Metric::RecoveryLatency, RECOVERY_BOUND),
         Err(e) => return Err(e),
     };
-    Ok(sample.under(fault).during(back, &[]))
+    seen.look(activity);
+    Ok(sample.under(fault).during(back, &seen.labels()))
 }
 
 async fn fault_samples(
@@ -297,7 +304,7 @@ mod tests {
 
     #[test]
     fn fault_names_are_distinct_and_round_trip_through_the_samples() {
-        let names: std::collections::BTreeSet<_> = Fault::ALL.iter().map(|f| f.name()).collect();
+        let names: std::collections::BTreeSet<_> = Fault::ALL.iter().map(|f| f.to_string()).collect();
         assert_eq!(names.len(), Fault::ALL.len());
         assert_eq!(Fault::Sealed.to_string(), "vault_sealed");
         for fault in Fault::ALL {

@@ -214,7 +214,7 @@ impl Run<'_> {
         // Before the rotations: the value the app container was just checked to hold is the one to
         // look for (a rotation the method never delivers would hide a stored Secret).
         if let Some(first) = last_round.first() {
-            samples.push(self.stored_as_secret(first).await?);
+            samples.push(self.stored_as_secret(first, &rotating).await?);
         }
         let rotation_start = now();
         let mut seen = Seen::default();
@@ -486,13 +486,16 @@ impl Run<'_> {
 
     /// Whether the secret is also stored as a Kubernetes Secret: one in the consumer's namespace
     /// holding every value the app container holds (what etcd itself stores is not read here).
-    async fn stored_as_secret(&self, watched: &Watched) -> Result<Sample> {
+    async fn stored_as_secret(&self, watched: &Watched, activity: &Activity) -> Result<Sample> {
         use crate::secret::ExposeSecret;
         use k8s_openapi::api::core::v1::Secret;
         let secrets = kube::Api::<Secret>::namespaced(self.env.app.clone(), self.namespace)
             .list(&Default::default())
             .await
             .map_err(|e| Error::State(format!("listing Secrets in {}: {e}", self.namespace)))?;
+        let read_at = now();
+        let mut seen = Seen::default();
+        seen.look(activity);
         let stored = secrets.items.iter().any(|secret| {
             let data = secret.data.clone().unwrap_or_default();
             watched.expected.iter().all(|(key, value)| {
@@ -502,7 +505,7 @@ impl Run<'_> {
         });
         Ok(self
             .sample(Metric::StoredAsKubernetesSecret, if stored { 1.0 } else { 0.0 }, "bool")
-            .during(now(), &[]))
+            .during(read_at, &seen.labels()))
     }
 
     /// Vault requests per pod per minute during the rotation phase, from the audit log.

@@ -1,7 +1,9 @@
 // Command registrar announces a CSI driver to the kubelet through the plugin-registration
-// socket (k8s.io/kubelet pluginregistration v1): GetInfo names the driver and the host path of
-// its CSI socket; a NotifyRegistrationStatus that reports failure ends the process, so the
-// container restarts and the kubelet sees a fresh socket.
+// socket (k8s.io/kubelet pluginregistration v1): it asks the driver for its name (CSI
+// GetPluginInfo, waiting until the driver answers), then GetInfo names the driver and the host
+// path of its CSI socket; a NotifyRegistrationStatus that reports failure ends the process, so
+// the container restarts and the kubelet sees a fresh socket. Its flags are node-driver-
+// registrar's, so either runs with the same arguments.
 package main
 
 import (
@@ -18,7 +20,9 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/container-storage-interface/spec/lib/go/csi"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
 	registration "k8s.io/kubelet/pkg/apis/pluginregistration/v1"
 )
 
@@ -51,19 +55,29 @@ func (r *registrar) NotifyRegistrationStatus(_ context.Context, s *registration.
 	return &registration.RegistrationStatusResponse{}, nil
 }
 
-// waitForDriver dials the driver's CSI socket until it answers: registering earlier makes the
-// kubelet's own dial fail, and it refuses the plugin.
-func waitForDriver(socket string, timeout time.Duration) error {
+// driverName asks the driver on its CSI socket for its name, until it answers: registering
+// before the driver serves makes the kubelet's own dial fail, and it refuses the plugin.
+func driverName(socket string, timeout time.Duration) (string, error) {
+	conn, err := grpc.NewClient("unix://"+socket, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return "", err
+	}
+	defer conn.Close()
+	identity := csi.NewIdentityClient(conn)
 	deadline := time.Now().Add(timeout)
 	for {
-		conn, err := net.DialTimeout("unix", socket, time.Second)
-		if err == nil {
-			return conn.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		info, err := identity.GetPluginInfo(ctx, &csi.GetPluginInfoRequest{})
+		cancel()
+		switch {
+		case err == nil && info.GetName() != "":
+			return info.GetName(), nil
+		case err == nil:
+			return "", errors.New("the driver's GetPluginInfo returned no name")
+		case time.Now().After(deadline):
+			return "", fmt.Errorf("wait for the driver's GetPluginInfo on %s timed out after %s: %w", socket, timeout, err)
 		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("wait for the driver's socket %s timed out after %s: %w", socket, timeout, err)
-		}
-		time.Sleep(250 * time.Millisecond)
+		time.Sleep(500 * time.Millisecond)
 	}
 }
 
@@ -79,18 +93,19 @@ func listen(path string) (net.Listener, error) {
 }
 
 func run() error {
-	driver := flag.String("driver-name", "secrets-store.csi.k8s.io", "CSI driver name the kubelet registers")
 	endpoint := flag.String("kubelet-registration-path", "/var/lib/kubelet/plugins/csi-secrets-store/csi.sock", "host path of the driver's CSI socket")
 	dir := flag.String("plugin-registration-path", "/registration", "the kubelet's plugins_registry directory, as mounted here")
 	csiAddress := flag.String("csi-address", "/csi/csi.sock", "the driver's CSI socket, as mounted here")
-	wait := flag.Duration("driver-wait", 2*time.Minute, "how long to wait for the driver's socket")
+	wait := flag.Duration("driver-wait", 2*time.Minute, "how long to wait for the driver to answer")
 	flag.Parse()
-	if *driver == "" || *endpoint == "" {
-		return errors.New("-driver-name and -kubelet-registration-path must not be empty")
+	if *endpoint == "" {
+		return errors.New("-kubelet-registration-path must not be empty")
 	}
-	if err := waitForDriver(*csiAddress, *wait); err != nil {
+	name, err := driverName(*csiAddress, *wait)
+	if err != nil {
 		return err
 	}
+	driver := &name
 
 	socket := filepath.Join(*dir, *driver+"-reg.sock")
 	lis, err := listen(socket)
