@@ -55,6 +55,7 @@ impl Existing {
             context: context.to_string(),
             internal_api: String::new(),
             node_address: String::new(),
+            images: super::kind::ImageSource::Offline,
         };
         let client = cluster.client().await?;
         let version = wait::within(

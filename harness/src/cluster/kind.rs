@@ -26,10 +26,13 @@ const NODE_READY_TIMEOUT: Duration = Duration::from_secs(300);
 const ROLLOUT_TIMEOUT: Duration = Duration::from_secs(300);
 const SHORT_COMMAND: Duration = Duration::from_secs(120);
 
-/// Where the node image comes from.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+/// Where the node image comes from (and, online, the images of components with upstream
+/// images the harness does not build itself, such as the CSI provider).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum ImageSource {
     /// Built from source by `harness images build`; nothing is pulled.
+    #[default]
     Offline,
     /// Upstream's kindest/node, pulled as usual.
     Online,
@@ -173,6 +176,7 @@ impl Kind {
             context: format!("kind-{name}"),
             internal_api: format!("https://{node_address}:6443"),
             node_address,
+            images: self.images,
         };
         let client = cluster.client().await?;
         wait_node_ready(&client, &format!("{name}-control-plane")).await?;

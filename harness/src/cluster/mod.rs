@@ -45,6 +45,9 @@ pub struct Cluster {
     pub internal_api: String,
     /// The control-plane node's address on the shared network (for NodePorts).
     pub node_address: String,
+    /// Where its images come from: what `harness up --images` chose (offline unless recorded).
+    #[serde(default)]
+    pub images: kind::ImageSource,
 }
 
 impl Cluster {

@@ -24,6 +24,7 @@ use kube::api::ApiResource;
 
 use crate::{
     Error, Result, apply,
+    cluster::kind::ImageSource,
     config::Config,
     secret::{SecretData, SecretString},
     vault::in_cluster::ClusterVault,
@@ -49,8 +50,8 @@ pub trait DeliveryMethod: Send + Sync {
     /// What it is, in a few words, for people.
     fn title(&self) -> &'static str;
 
-    /// Pinned versions of its own components (beyond Vault and Kubernetes).
-    fn versions(&self) -> Vec<(&'static str, &'static str)> {
+    /// Pinned versions of its own components (beyond Vault and Kubernetes), as they run on `target`.
+    fn versions(&self, _target: &Target<'_>) -> Vec<(&'static str, &'static str)> {
         Vec::new()
     }
 
@@ -198,6 +199,8 @@ pub struct Target<'a> {
     pub vault: &'a ClusterVault,
     /// Vault's CA certificate (PEM), for every client in the app cluster.
     pub ca_pem: &'a str,
+    /// Where the app cluster's images come from: online, a method may run upstream's images.
+    pub images: ImageSource,
 }
 
 impl Target<'_> {
@@ -346,6 +349,7 @@ pub(crate) mod tests_support {
             cfg: &cfg,
             vault: &vault,
             ca_pem: "-----BEGIN CERTIFICATE-----\nx\n-----END CERTIFICATE-----\n",
+            images: ImageSource::Offline,
         });
     }
 }

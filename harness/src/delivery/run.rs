@@ -178,7 +178,7 @@ pub(super) async fn keep_evidence(env: &Env<'_>, app_namespaces: &[&str], dir: &
 
 pub(super) fn versions(method: Method, env: &Env<'_>) -> BTreeMap<String, String> {
     let mut versions = env.versions.clone();
-    for (name, version) in method.versions() {
+    for (name, version) in method.versions(&env.target) {
         versions.insert(name.to_string(), version.to_string());
     }
     versions

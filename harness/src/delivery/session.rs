@@ -5,7 +5,7 @@ use std::{collections::BTreeMap, path::Path};
 use super::{Method, Target, activity, fault, run};
 use crate::{
     Error, Result,
-    cluster::{self, Role},
+    cluster::{self, Role, kind::ImageSource},
     config::Config,
     fixtures,
     vault::{Vault, in_cluster},
@@ -24,6 +24,8 @@ pub struct Session {
     pub vault: in_cluster::ClusterVault,
     pub ca_pem: String,
     pub versions: BTreeMap<String, String>,
+    /// Where the app cluster's images come from, as `harness up` recorded it.
+    pub images: ImageSource,
     state_dir: std::path::PathBuf,
 }
 
@@ -38,6 +40,7 @@ impl Session {
                 ))
             })
         };
+        let images = pick(Role::App)?.images;
         let app = pick(Role::App)?.client().await?;
         let vault_cluster = pick(Role::Vault)?.client().await?;
         let vault = in_cluster::load(state_dir)?;
@@ -77,6 +80,7 @@ impl Session {
             vault,
             ca_pem,
             versions,
+            images,
             state_dir: state_dir.to_path_buf(),
         })
     }
@@ -90,6 +94,7 @@ impl Session {
                 cfg: &self.cfg,
                 vault: &self.vault,
                 ca_pem: &self.ca_pem,
+                images: self.images,
             },
             versions: self.versions.clone(),
             activity: activity::dir(&self.state_dir),

@@ -16,6 +16,7 @@ use kube::api::ApiResource;
 
 use crate::{
     Error, Result, apply,
+    cluster::kind::ImageSource,
     delivery::{Components, Consumer, DeliveryMethod, Files, Profile, Target, app_container, indent},
     fixtures, paths,
     secret::{ExposeSecret, SecretData},
@@ -37,8 +38,37 @@ const DEPLOY_CRDS: [&str; 2] = [
 ];
 const DEPLOY_RBAC: &str = "rbac-secretproviderclass.yaml";
 const DEPLOY_CSIDRIVER: &str = "csidriver.yaml";
-/// What ran as the provider, for every report line that names it.
+/// What ran as the provider offline, for every report line that names it.
 pub const PROVIDER: &str = "harness provider, vault-csi-provider 1.7.x-compatible (HashiCorp's is not served here)";
+
+/// The images one installation runs: the harness's own offline, upstream's online.
+struct Images {
+    driver: String,
+    registrar: String,
+    /// The container command that picks the registrar in the driver image (offline only).
+    registrar_command: &'static str,
+    provider: String,
+    pull_policy: &'static str,
+}
+
+fn images(source: ImageSource) -> Images {
+    match source {
+        ImageSource::Offline => Images {
+            driver: driver_image(),
+            registrar: driver_image(),
+            registrar_command: r#"command: ["/bin/registrar"]"#,
+            provider: provider_image(),
+            pull_policy: "Never",
+        },
+        ImageSource::Online => Images {
+            driver: fixtures::version("CSI_DRIVER_ONLINE_IMAGE").into(),
+            registrar: fixtures::version("CSI_REGISTRAR_ONLINE_IMAGE").into(),
+            registrar_command: "",
+            provider: fixtures::version("CSI_PROVIDER_ONLINE_IMAGE").into(),
+            pull_policy: "IfNotPresent",
+        },
+    }
+}
 
 /// One running instance of the driver.
 struct Instance {
@@ -95,10 +125,14 @@ impl DeliveryMethod for Csi {
         "Secrets Store CSI driver with the harness's Vault provider (vault-csi-provider 1.7.x-compatible)"
     }
 
-    fn versions(&self) -> Vec<(&'static str, &'static str)> {
+    fn versions(&self, target: &Target<'_>) -> Vec<(&'static str, &'static str)> {
+        let provider = match target.images {
+            ImageSource::Offline => PROVIDER,
+            ImageSource::Online => fixtures::version("CSI_PROVIDER_ONLINE_IMAGE"),
+        };
         vec![
             ("secrets-store-csi-driver", fixtures::version("CSI_DRIVER_VERSION")),
-            ("csi-provider", PROVIDER),
+            ("csi-provider", provider),
         ]
     }
 
@@ -240,12 +274,14 @@ fn csidrivers(deploy: &str) -> Result<String> {
 }
 
 fn install_manifests(target: &Target<'_>) -> Result<String> {
+    let images = images(target.images);
     let mut parts = vec![apply::render(
         INSTALL,
         &[
             ("NAMESPACE", NAMESPACE),
             ("DEFAULTS_NAMESPACE", DEFAULTS_NAMESPACE),
-            ("PROVIDER_IMAGE", &provider_image()),
+            ("PROVIDER_IMAGE", &images.provider),
+            ("PULL_POLICY", images.pull_policy),
             ("VAULT_ADDR", &target.vault.endpoint.addr),
             ("CA_PEM", &indent(target.ca_pem, 4)),
             ("AUTH_MOUNT", &target.cfg.kubernetes_auth.mount),
@@ -260,7 +296,10 @@ fn install_manifests(target: &Target<'_>) -> Result<String> {
                 ("NAME", i.daemonset),
                 ("DRIVER_NAME", i.driver),
                 ("PLUGIN_DIR", i.plugin_dir),
-                ("IMAGE", &driver_image()),
+                ("IMAGE", &images.driver),
+                ("REGISTRAR_IMAGE", &images.registrar),
+                ("REGISTRAR_COMMAND", images.registrar_command),
+                ("PULL_POLICY", images.pull_policy),
                 ("ROTATION", rotation),
                 ("POLL", &poll),
             ],
@@ -469,10 +508,71 @@ mod tests {
     }
 
     #[test]
-    fn the_provider_is_named_as_the_harnesss_own() {
-        let versions = Csi.versions();
-        assert!(versions.iter().any(|(k, v)| *k == "csi-provider"
-            && v.contains("harness provider")
-            && v.contains(fixtures::version("CSI_PROVIDER_COMPAT"))));
+    fn offline_the_provider_is_named_as_the_harnesss_own_and_online_as_hashicorps_image() {
+        target_with(2, |target| {
+            let versions = Csi.versions(target);
+            assert!(versions.iter().any(|(k, v)| *k == "csi-provider"
+                && v.contains("harness provider")
+                && v.contains(fixtures::version("CSI_PROVIDER_COMPAT"))));
+            let online = Target {
+                images: ImageSource::Online,
+                ..*target
+            };
+            let versions = Csi.versions(&online);
+            assert!(
+                versions.contains(&("csi-provider", "hashicorp/vault-csi-provider:1.7.4")),
+                "{versions:?}"
+            );
+        });
+    }
+
+    /// Every container of the install's DaemonSets: name, image, command, pull policy.
+    fn containers(target: &Target<'_>) -> Vec<(String, String, serde_json::Value, String)> {
+        apply::parse(&install_manifests(target).unwrap())
+            .unwrap()
+            .iter()
+            .filter(|o| o.types.as_ref().unwrap().kind == "DaemonSet")
+            .flat_map(|ds| {
+                ds.data["spec"]["template"]["spec"]["containers"]
+                    .as_array()
+                    .unwrap()
+                    .clone()
+            })
+            .map(|c| {
+                (
+                    c["name"].as_str().unwrap().to_string(),
+                    c["image"].as_str().unwrap().to_string(),
+                    c["command"].clone(),
+                    c["imagePullPolicy"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    }
+
+    #[test]
+    fn offline_every_image_is_the_harnesss_and_online_upstreams() {
+        target_with(2, |target| {
+            for (name, image, command, policy) in containers(target) {
+                assert!(image.starts_with("harness.local/"), "{name}: {image}");
+                assert_eq!(policy, "Never");
+                assert_eq!(command.is_null(), name != "registrar", "{name}: {command}");
+            }
+            let online = Target {
+                images: ImageSource::Online,
+                ..*target
+            };
+            let upstream = containers(&online);
+            assert_eq!(upstream.len(), 5, "provider + 2 × (registrar, driver)");
+            for (name, image, command, policy) in upstream {
+                let want = match name.as_str() {
+                    "registrar" => "registry.k8s.io/sig-storage/csi-node-driver-registrar:v2.16.0",
+                    "secrets-store" => "registry.k8s.io/csi-secrets-store/driver:v1.6.0",
+                    _ => "hashicorp/vault-csi-provider:1.7.4",
+                };
+                assert_eq!(image, want, "{name}");
+                assert!(command.is_null(), "{name} runs its image's own entrypoint");
+                assert_eq!(policy, "IfNotPresent");
+            }
+        });
     }
 }

@@ -31,7 +31,7 @@ impl DeliveryMethod for Eso {
         "External Secrets Operator, through a Kubernetes Secret mounted as a volume"
     }
 
-    fn versions(&self) -> Vec<(&'static str, &'static str)> {
+    fn versions(&self, _target: &Target<'_>) -> Vec<(&'static str, &'static str)> {
         vec![("external-secrets", fixtures::version("ESO_VERSION"))]
     }
 

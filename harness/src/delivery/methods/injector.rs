@@ -36,7 +36,7 @@ impl DeliveryMethod for Injector {
         "Vault Agent Injector (vault-k8s)"
     }
 
-    fn versions(&self) -> Vec<(&'static str, &'static str)> {
+    fn versions(&self, _target: &Target<'_>) -> Vec<(&'static str, &'static str)> {
         vec![("vault-k8s", fixtures::version("VAULT_K8S_VERSION"))]
     }
 
