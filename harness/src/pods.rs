@@ -260,7 +260,7 @@ pub async fn wait_deployment_ready(
     .await
 }
 
-/// Waits (bounded) until a DaemonSet runs a ready pod on every node it wants.
+/// Waits (bounded) until a DaemonSet runs a ready pod of its current template on every node it wants.
 pub async fn wait_daemonset_ready(client: &kube::Client, namespace: &str, name: &str, timeout: Duration) -> Result<()> {
     use k8s_openapi::api::apps::v1::DaemonSet;
     let api: Api<DaemonSet> = Api::namespaced(client.clone(), namespace);
@@ -273,8 +273,12 @@ pub async fn wait_daemonset_ready(client: &kube::Client, namespace: &str, name: 
                 .get(name)
                 .await
                 .map_err(|e| Error::State(format!("reading daemonset {namespace}/{name}: {e}")))?;
+            // The status must describe the current template: right after an apply that changed
+            // it, the old pods are still counted as ready.
+            let generation = current.metadata.generation;
             let ready = current.status.is_some_and(|s| {
-                s.desired_number_scheduled > 0
+                s.observed_generation >= generation
+                    && s.desired_number_scheduled > 0
                     && s.number_ready == s.desired_number_scheduled
                     && s.updated_number_scheduled.unwrap_or(0) == s.desired_number_scheduled
             });
