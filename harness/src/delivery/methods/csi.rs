@@ -39,7 +39,8 @@ const DEPLOY_CRDS: [&str; 2] = [
 const DEPLOY_RBAC: &str = "rbac-secretproviderclass.yaml";
 const DEPLOY_CSIDRIVER: &str = "csidriver.yaml";
 /// What ran as the provider offline, for every report line that names it.
-pub const PROVIDER: &str = "harness provider, vault-csi-provider 1.7.x-compatible (HashiCorp's is not served here)";
+pub const PROVIDER: &str =
+    "harness-vault-provider (the harness's own, vault-csi-provider 1.7.x-compatible; HashiCorp's is not served here)";
 
 /// The images one installation runs: the harness's own offline, upstream's online.
 struct Images {
@@ -512,7 +513,7 @@ mod tests {
         target_with(2, |target| {
             let versions = Csi.versions(target);
             assert!(versions.iter().any(|(k, v)| *k == "csi-provider"
-                && v.contains("harness provider")
+                && v.contains("harness-vault-provider (the harness's own")
                 && v.contains(fixtures::version("CSI_PROVIDER_COMPAT"))));
             let online = Target {
                 images: ImageSource::Online,
