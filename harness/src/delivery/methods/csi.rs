@@ -551,6 +551,18 @@ mod tests {
     }
 
     #[test]
+    fn no_component_requests_cpu_so_the_quick_runs_rounds_still_fit_two_cores() {
+        target_with(2, |target| {
+            let objects = apply::parse(&install_manifests(target).unwrap()).unwrap();
+            for ds in objects.iter().filter(|o| o.types.as_ref().unwrap().kind == "DaemonSet") {
+                for c in ds.data["spec"]["template"]["spec"]["containers"].as_array().unwrap() {
+                    assert_eq!(c["resources"]["requests"]["cpu"], "0", "{}", c["name"]);
+                }
+            }
+        });
+    }
+
+    #[test]
     fn offline_every_image_is_the_harnesss_and_online_upstreams() {
         target_with(2, |target| {
             for (name, image, command, policy) in containers(target) {
