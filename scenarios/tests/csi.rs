@@ -58,6 +58,19 @@ impl Case {
         self.session.env().target.secret_path(&self.ns.name)
     }
 
+    /// The `objects` of a class that mounts only the secret's `username` field.
+    fn username_object(&self) -> String {
+        objects(json!([{"objectName": "username", "secretPath": self.secret_path(), "secretKey": "username"}]))
+    }
+
+    /// Asserts that `pod` sees a non-empty `username` file (its value is never printed).
+    async fn assert_has_username(&self, pod: &str) {
+        let read = self
+            .sh(pod, "test -s /mnt/secrets-store/username && echo present")
+            .await;
+        assert_eq!(read.trim(), "present");
+    }
+
     fn role(&self) -> &str {
         &self.session.cfg.kubernetes_auth.role
     }
@@ -294,8 +307,7 @@ async fn a_missing_secretproviderclass_fails_the_mount_with_the_drivers_text() {
 async fn an_unauthorised_service_account_fails_the_mount_with_vaults_text() {
     scenario(async {
         let c = case("csi-wrong-sa").await;
-        let path = c.secret_path();
-        c.class("kv", json!({"roleName": c.role(), "objects": objects(json!([{"objectName": "username", "secretPath": path, "secretKey": "username"}]))}))
+        c.class("kv", json!({"roleName": c.role(), "objects": c.username_object()}))
             .await;
         c.pod("nginx-kv", "kv", "intruder").await;
         let ns = c.ns.name.clone();
@@ -318,19 +330,20 @@ async fn a_role_with_a_custom_audience_is_served_with_a_token_minted_for_it() {
         let c = case("csi-audience").await;
         let role = format!("csi-audience-{}", c.ns.name);
         let policy = c.session.cfg.policy.name.clone();
-        let added = vec![c.role_with(&role, &[&policy], json!({"audience": "custom-audience"})).await];
+        let added = vec![
+            c.role_with(&role, &[&policy], json!({"audience": "custom-audience"}))
+                .await,
+        ];
         removing(added, async {
-            let path = c.secret_path();
             c.class(
                 "kv",
                 json!({"roleName": role, "audience": "custom-audience",
-                       "objects": objects(json!([{"objectName": "username", "secretPath": path, "secretKey": "username"}]))}),
+                       "objects": c.username_object()}),
             )
             .await;
             c.pod("nginx-kv", "kv", "default").await;
             c.running("nginx-kv").await;
-            let read = c.sh("nginx-kv", "test -s /mnt/secrets-store/username && echo present").await;
-            assert_eq!(read.trim(), "present");
+            c.assert_has_username("nginx-kv").await;
         })
         .await;
         c.done().await;
@@ -342,14 +355,16 @@ async fn a_role_with_a_custom_audience_is_served_with_a_token_minted_for_it() {
 async fn object_versions_are_stable_across_pod_recreation_and_follow_the_hmac_key() {
     scenario(async {
         let c = case("csi-versions").await;
-        let path = c.secret_path();
-        c.class("kv", json!({"roleName": c.role(), "objects": objects(json!([{"objectName": "username", "secretPath": path, "secretKey": "username"}]))}))
+        c.class("kv", json!({"roleName": c.role(), "objects": c.username_object()}))
             .await;
         c.pod("nginx-kv", "kv", "default").await;
         c.running("nginx-kv").await;
         let first = c.versions("nginx-kv", "kv").await;
         let secrets: Api<Secret> = Api::namespaced(c.session.app.clone(), PROVIDER_NAMESPACE);
-        assert!(secrets.get_opt(HMAC_SECRET).await.unwrap().is_some(), "the provider created its HMAC key");
+        assert!(
+            secrets.get_opt(HMAC_SECRET).await.unwrap().is_some(),
+            "the provider created its HMAC key"
+        );
         c.delete_pod("nginx-kv").await;
         c.pod("nginx-kv", "kv", "default").await;
         c.running("nginx-kv").await;
@@ -363,7 +378,10 @@ async fn object_versions_are_stable_across_pod_recreation_and_follow_the_hmac_ke
         c.pod("nginx-kv", "kv", "default").await;
         c.running("nginx-kv").await;
         let rekeyed = c.versions("nginx-kv", "kv").await;
-        assert_ne!(first[0]["version"], rekeyed[0]["version"], "a new HMAC key, new versions");
+        assert_ne!(
+            first[0]["version"], rekeyed[0]["version"],
+            "a new HMAC key, new versions"
+        );
         c.done().await;
     })
     .await
@@ -500,7 +518,13 @@ async fn a_jwt_auth_mount_logs_the_pod_in_with_a_token_for_the_vault_audience() 
         let root = &c.session.writer;
         let added = vec![format!("sys/auth/{mount}")];
         removing(added, async {
-            root.raw(http::Method::POST, &format!("sys/auth/{mount}"), Some(json!({"type": "jwt"}))).await.unwrap();
+            root.raw(
+                http::Method::POST,
+                &format!("sys/auth/{mount}"),
+                Some(json!({"type": "jwt"})),
+            )
+            .await
+            .unwrap();
             root.raw(
                 http::Method::POST,
                 &format!("auth/{mount}/config"),
@@ -513,22 +537,22 @@ async fn a_jwt_auth_mount_logs_the_pod_in_with_a_token_for_the_vault_audience() 
             root.raw(
                 http::Method::POST,
                 &format!("auth/{mount}/role/jwt-kv"),
-                Some(json!({"role_type": "jwt", "bound_audiences": ["vault"], "user_claim": "sub",
-                            "bound_subject": subject, "token_policies": [policy], "ttl": "10m"})),
+                Some(
+                    json!({"role_type": "jwt", "bound_audiences": ["vault"], "user_claim": "sub",
+                            "bound_subject": subject, "token_policies": [policy], "ttl": "10m"}),
+                ),
             )
             .await
             .unwrap();
-            let path = c.secret_path();
             c.class(
                 "kv",
                 json!({"roleName": "jwt-kv", "vaultAuthMountPath": mount, "audience": "vault",
-                       "objects": objects(json!([{"objectName": "username", "secretPath": path, "secretKey": "username"}]))}),
+                       "objects": c.username_object()}),
             )
             .await;
             c.pod("nginx-kv", "kv", "default").await;
             c.running("nginx-kv").await;
-            let read = c.sh("nginx-kv", "test -s /mnt/secrets-store/username && echo present").await;
-            assert_eq!(read.trim(), "present");
+            c.assert_has_username("nginx-kv").await;
         })
         .await;
         c.done().await;

@@ -245,6 +245,16 @@ pub fn indent(text: &str, spaces: usize) -> String {
     text.lines().map(|l| format!("{pad}{l}")).collect::<Vec<_>>().join("\n")
 }
 
+/// One field per file, named after it: for methods that write each field to its own file.
+pub fn files_as_fields(files: &Files) -> SecretData {
+    use crate::secret::ExposeSecret;
+    SecretData::new(
+        files
+            .iter()
+            .map(|(k, v)| (k.clone(), v.expose_secret().to_string().into())),
+    )
+}
+
 /// Parses the `key=value` lines a delivery method renders into the app's file.
 pub fn parse_rendered(text: &str) -> SecretData {
     SecretData::new(

@@ -19,7 +19,7 @@ use crate::{
     cluster::kind::ImageSource,
     delivery::{Components, Consumer, DeliveryMethod, Files, Profile, Target, app_container, indent},
     fixtures, paths,
-    secret::{ExposeSecret, SecretData},
+    secret::SecretData,
 };
 
 const INSTALL: &str = include_str!("../../../../fixtures/delivery/csi/install.yaml");
@@ -166,11 +166,7 @@ impl DeliveryMethod for Csi {
 
     /// One file per field (the SecretProviderClass names them after the fields).
     fn decode(&self, files: &Files) -> Result<SecretData> {
-        Ok(SecretData::new(
-            files
-                .iter()
-                .map(|(k, v)| (k.clone(), v.expose_secret().to_string().into())),
-        ))
+        Ok(crate::delivery::files_as_fields(files))
     }
 }
 

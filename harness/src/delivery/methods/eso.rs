@@ -11,7 +11,7 @@ use crate::{
     Error, Result, apply,
     delivery::{Components, Consumer, DeliveryMethod, Files, Profile, Target, app_container},
     fixtures, paths,
-    secret::{ExposeSecret, SecretData},
+    secret::SecretData,
 };
 
 const INSTALL: &str = include_str!("../../../../fixtures/delivery/eso/install.yaml");
@@ -63,11 +63,7 @@ impl DeliveryMethod for Eso {
 
     /// The Secret volume holds one file per field.
     fn decode(&self, files: &Files) -> Result<SecretData> {
-        Ok(SecretData::new(
-            files
-                .iter()
-                .map(|(k, v)| (k.clone(), v.expose_secret().to_string().into())),
-        ))
+        Ok(crate::delivery::files_as_fields(files))
     }
 }
 
@@ -137,7 +133,7 @@ mod tests {
     use super::*;
     use crate::{
         delivery::tests_support::{consumer, target_with},
-        secret::SecretString,
+        secret::{ExposeSecret, SecretString},
     };
 
     #[test]
