@@ -30,6 +30,37 @@ pub enum Metric {
     VaultRequestsPerPodMinute,
     /// Whether a Kubernetes Secret in the consumer's namespace holds every delivered value.
     StoredAsKubernetesSecret,
+    /// Pod-minutes of the window `VaultRequestsPerPodMinute` was counted over: its resolution is
+    /// one request in this many pod-minutes.
+    VaultRequestsWindow,
+    /// CPU requested by the containers the method added, per pod (millicores; none requested = 0).
+    RequestedCpuPerPod,
+    /// Memory requested by those containers, per pod (MiB).
+    RequestedMemoryPerPod,
+    /// CPU requested by the method's per-cluster components, summed (millicores).
+    ComponentsRequestedCpu,
+    /// Memory requested by the method's per-cluster components, summed (MiB).
+    ComponentsRequestedMemory,
+    /// What backs the application container's secrets directory in the admitted pod: `observed`
+    /// is the class (`shared_volume`, `volume`, `kubernetes_secret`, or `other`).
+    SecretMount,
+    /// The filesystem type of the secrets directory (`stat -f`, in the app container): 1 when
+    /// tmpfs; `observed` is the type.
+    SecretMountTmpfs,
+    /// The refresh period a method runs with when the user sets none, read from the live objects
+    /// (s); `observed` says which object and field.
+    DefaultRefreshPeriod,
+    /// Logins by the consumers' namespace's service accounts, from the audit log; `observed`
+    /// names the auth mounts and their types.
+    AuthLogins,
+    /// Secret reads made with those service accounts' tokens.
+    AuthReads,
+    /// Of those reads, the ones made with a token one of the logins issued.
+    AuthReadsWithLoginToken,
+    /// Token revocations by those tokens.
+    AuthRevokes,
+    /// Requests with a root token from the app cluster's nodes during the method's run.
+    RootRequestsFromApp,
     /// One Kubernetes-auth login from a pod (ms).
     LoginLatency,
     /// Under a fault: the consumer pod was Running during the outage.
@@ -83,6 +114,9 @@ pub struct Sample {
     /// other scenarios), as their labels; empty when nothing else ran.
     #[serde(default)]
     pub concurrent: Vec<String>,
+    /// What was observed, for a metric whose answer is a category or a place (never a secret).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed: Option<String>,
 }
 
 /// Which run a sample belongs to.
@@ -171,6 +205,7 @@ impl Sample {
             run: RunInfo::current().clone(),
             started_at: 0.0,
             concurrent: Vec::new(),
+            observed: None,
         }
     }
 
@@ -192,6 +227,11 @@ impl Sample {
 
     pub fn with_versions(mut self, versions: &BTreeMap<String, String>) -> Sample {
         self.versions = versions.clone();
+        self
+    }
+
+    pub fn observed(mut self, observed: impl Into<String>) -> Sample {
+        self.observed = Some(observed.into());
         self
     }
 

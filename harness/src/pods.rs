@@ -330,6 +330,44 @@ pub async fn wait_gone(client: &kube::Client, namespace: &str, pod: &str, timeou
     .await
 }
 
+/// A pod as the API server holds it (admitted: mutated by the webhooks, defaults filled in).
+pub async fn get(client: &kube::Client, namespace: &str, pod: &str) -> Result<Pod> {
+    Api::<Pod>::namespaced(client.clone(), namespace)
+        .get(pod)
+        .await
+        .map_err(|e| Error::State(format!("reading pod {namespace}/{pod}: {e}")))
+}
+
+/// The pods of `namespace` that match the label `selector` (every pod when it is empty).
+pub async fn list(client: &kube::Client, namespace: &str, selector: &str) -> Result<Vec<Pod>> {
+    let params = match selector.is_empty() {
+        true => kube::api::ListParams::default(),
+        false => kube::api::ListParams::default().labels(selector),
+    };
+    let pods = Api::<Pod>::namespaced(client.clone(), namespace)
+        .list(&params)
+        .await
+        .map_err(|e| Error::State(format!("listing pods {selector:?} in {namespace}: {e}")))?;
+    Ok(pods.items)
+}
+
+/// Every InternalIP of the cluster's nodes: where its pods' requests to an outside server come
+/// from (kind nodes, without SNAT to another address).
+pub async fn node_addresses(client: &kube::Client) -> Result<Vec<String>> {
+    let nodes = Api::<k8s_openapi::api::core::v1::Node>::all(client.clone())
+        .list(&Default::default())
+        .await
+        .map_err(|e| Error::State(format!("listing nodes: {e}")))?;
+    Ok(nodes
+        .items
+        .into_iter()
+        .filter_map(|n| n.status?.addresses)
+        .flatten()
+        .filter(|a| a.type_ == "InternalIP")
+        .map(|a| a.address)
+        .collect())
+}
+
 /// A pod's phase (`Pending`, `Running`, ...), if it reports one.
 pub async fn phase(client: &kube::Client, namespace: &str, pod: &str) -> Result<Option<String>> {
     let pods: Api<Pod> = Api::namespaced(client.clone(), namespace);

@@ -12,6 +12,7 @@
 pub mod activity;
 pub mod audit;
 pub mod fault;
+pub mod footprint;
 pub mod methods;
 pub mod overhead;
 pub mod run;
@@ -75,6 +76,12 @@ pub trait DeliveryMethod: Send + Sync {
     /// Installs what it runs per cluster (idempotent) and waits until it serves.
     fn install<'a>(&'a self, _client: &'a kube::Client, _target: &'a Target<'_>) -> BoxFuture<'a, Result<()>> {
         Box::pin(async { Ok(()) })
+    }
+
+    /// The refresh period it runs with when the user sets none (s), and which live object and
+    /// field that was read from; `None` when no live object declares it.
+    fn default_refresh_period<'a>(&'a self, _client: &'a kube::Client) -> BoxFuture<'a, Result<Option<(f64, String)>>> {
+        Box::pin(async { Ok(None) })
     }
 
     /// Every object of one consumer.

@@ -4,7 +4,8 @@
 //!    application container, and check it reads the right username and password;
 //! 3. in the last round's pods, rotate the secret in Vault at random phases and time each write →
 //!    the application container seeing the change; no pod may restart;
-//! 4. read the overhead at steady state and Vault's request load from its audit log.
+//! 4. read the overhead at steady state, what the method requests and where the admitted pod keeps
+//!    the secret, and Vault's request load from its audit log.
 //!
 //! Installing and starting pods are CPU-bound: they run behind the [`activity::Gate`], one method
 //! at a time (across processes too); rotations and what follows are timer-bound and overlap with
@@ -26,7 +27,7 @@ use tokio::sync::mpsc::UnboundedReceiver;
 use super::{
     APP, Consumer, Method, Profile, SECRETS_DIR, Target,
     activity::{Activity, Gate, Seen},
-    audit, overhead,
+    audit, footprint, overhead,
 };
 use crate::{
     Error, Result, apply, evidence, interrupt,
@@ -208,6 +209,7 @@ impl Run<'_> {
     }
 
     async fn measure(&self) -> Result<Vec<Sample>> {
+        let started = now();
         let (mut samples, mut last_round) = self.deliveries().await?;
         let rotating = Activity::begin(&self.env.activity, &self.label("rotations"))?;
 
@@ -231,10 +233,24 @@ impl Run<'_> {
                 .into_iter()
                 .map(|s| s.during(steady, &seen.labels())),
         );
-        samples.push(
+        let read_at = now();
+        samples.extend(
+            self.footprint(&last_round)
+                .await?
+                .into_iter()
+                .map(|s| s.during(read_at, &seen.labels())),
+        );
+        samples.extend(
             self.vault_load(last_round.len(), rotation_start, rotation_end)
                 .await?
-                .during(rotation_start, &seen.labels()),
+                .into_iter()
+                .map(|s| s.during(rotation_start, &seen.labels())),
+        );
+        samples.extend(
+            self.vault_auth(started)
+                .await?
+                .into_iter()
+                .map(|s| s.during(started, &seen.labels())),
         );
         Ok(samples)
     }
@@ -272,6 +288,10 @@ impl Run<'_> {
 
     pub(super) fn not_within(&self, metric: Metric, bound: Duration) -> Sample {
         Sample::not_within(self.method.name(), self.plan.profile.name(), metric, bound).with_versions(&self.versions)
+    }
+
+    fn not_applicable(&self, metric: Metric) -> Sample {
+        Sample::not_applicable(self.method.name(), self.plan.profile.name(), metric).with_versions(&self.versions)
     }
 
     /// Consumer `i` of `round`, and its secret written to Vault.
@@ -476,10 +496,7 @@ impl Run<'_> {
                 samples.push(self.sample(per_cluster[1], usage.cpu_millicores, "millicores"));
                 samples.push(self.sample(per_cluster[2], usage.memory_mib, "MiB"));
             }
-            None => samples.extend(per_cluster.map(|metric| {
-                Sample::not_applicable(self.method.name(), self.plan.profile.name(), metric)
-                    .with_versions(&self.versions)
-            })),
+            None => samples.extend(per_cluster.map(|metric| self.not_applicable(metric))),
         }
         Ok(samples)
     }
@@ -508,17 +525,129 @@ impl Run<'_> {
             .during(read_at, &seen.labels()))
     }
 
-    /// Vault requests per pod per minute during the rotation phase, from the audit log.
-    async fn vault_load(&self, pods: usize, from: f64, to: f64) -> Result<Sample> {
+    /// Vault requests per pod per minute during the rotation phase, from the audit log, and the
+    /// pod-minutes they were counted over.
+    async fn vault_load(&self, pods: usize, from: f64, to: f64) -> Result<Vec<Sample>> {
         let since = (now() - from).ceil() as i64 + 5;
         let log = audit::read_log(self.env.vault_cluster, since).await?;
         let requests = audit::requests_from_namespace(&log, self.namespace, from, to)?;
         let minutes = ((to - from) / 60.0).max(f64::EPSILON);
-        Ok(self.sample(
-            Metric::VaultRequestsPerPodMinute,
-            requests as f64 / pods.max(1) as f64 / minutes,
-            "requests/pod/min",
-        ))
+        let pod_minutes = pods.max(1) as f64 * minutes;
+        Ok(vec![
+            self.sample(
+                Metric::VaultRequestsPerPodMinute,
+                requests as f64 / pod_minutes,
+                "requests/pod/min",
+            ),
+            self.sample(Metric::VaultRequestsWindow, pod_minutes, "pod-minutes"),
+        ])
+    }
+
+    /// How the consumers' namespace authenticated to Vault since `started` (this run's
+    /// deliveries and rotations), and root-token requests from the app cluster's nodes meanwhile.
+    async fn vault_auth(&self, started: f64) -> Result<Vec<Sample>> {
+        let since = (now() - started).ceil() as i64 + 5;
+        let log = audit::read_log(self.env.vault_cluster, since).await?;
+        let auth = audit::namespace_auth(&log, self.namespace);
+        let nodes = pods::node_addresses(self.env.app).await?;
+        let mounts: Vec<&str> = auth.login_mounts.iter().map(String::as_str).collect();
+        let count = |metric, n: usize| self.sample(metric, n as f64, "requests");
+        Ok(vec![
+            count(Metric::AuthLogins, auth.logins).observed(mounts.join(", ")),
+            count(Metric::AuthReads, auth.reads),
+            count(Metric::AuthReadsWithLoginToken, auth.reads_with_login_token),
+            count(Metric::AuthRevokes, auth.revokes),
+            count(Metric::RootRequestsFromApp, audit::root_requests_from(&log, &nodes)),
+        ])
+    }
+
+    /// What the method requests of the cluster, what backs the secrets directory of the admitted
+    /// pod, and the refresh period the method defaults to; all read from the live cluster.
+    async fn footprint(&self, consumers: &[Watched]) -> Result<Vec<Sample>> {
+        let mut samples = self.requested_per_pod(consumers).await?;
+        samples.extend(self.components_requested().await?);
+        if let Some(first) = consumers.first() {
+            samples.push(self.secret_mount(&first.consumer).await?);
+            samples.push(self.secret_mount_tmpfs(&first.consumer).await?);
+        }
+        samples.extend(self.default_refresh_period().await?);
+        Ok(samples)
+    }
+
+    /// Requests of the containers the method added to the admitted pods, per pod.
+    async fn requested_per_pod(&self, consumers: &[Watched]) -> Result<Vec<Sample>> {
+        let admitted = try_join_all(
+            consumers
+                .iter()
+                .map(|w| pods::get(self.env.app, self.namespace, &w.consumer.pod)),
+        )
+        .await?;
+        let added = admitted
+            .iter()
+            .map(footprint::added_requests)
+            .collect::<Result<Vec<_>>>()?;
+        let per_pod = consumers.len().max(1) as f64;
+        Ok(vec![
+            self.sample(
+                Metric::RequestedCpuPerPod,
+                added.iter().map(|r| r.cpu_millicores).sum::<f64>() / per_pod,
+                "millicores",
+            ),
+            self.sample(
+                Metric::RequestedMemoryPerPod,
+                added.iter().map(|r| r.memory_mib).sum::<f64>() / per_pod,
+                "MiB",
+            ),
+        ])
+    }
+
+    /// Requests of the method's per-cluster components, summed ("not applicable" without any).
+    async fn components_requested(&self) -> Result<Vec<Sample>> {
+        let metrics = [Metric::ComponentsRequestedCpu, Metric::ComponentsRequestedMemory];
+        let Some(components) = self.method.components() else {
+            return Ok(metrics.map(|metric| self.not_applicable(metric)).to_vec());
+        };
+        let running = pods::list(self.env.app, components.namespace, components.selector).await?;
+        if running.is_empty() {
+            return Err(Error::State(format!(
+                "no pods {:?} in {} to read the {} components' requests from",
+                components.selector, components.namespace, self.method
+            )));
+        }
+        let requested = footprint::total_requests(&running)?;
+        Ok(vec![
+            self.sample(metrics[0], requested.cpu_millicores, "millicores"),
+            self.sample(metrics[1], requested.memory_mib, "MiB"),
+        ])
+    }
+
+    /// What backs the application container's secrets directory in the admitted pod.
+    async fn secret_mount(&self, consumer: &Consumer) -> Result<Sample> {
+        let admitted = pods::get(self.env.app, self.namespace, &consumer.pod).await?;
+        let class = footprint::secret_mount(&admitted);
+        Ok(self.sample(Metric::SecretMount, 1.0, "class").observed(class.name()))
+    }
+
+    /// Whether the secrets directory is a tmpfs, as the application container sees it.
+    async fn secret_mount_tmpfs(&self, consumer: &Consumer) -> Result<Sample> {
+        let shown = format!("stat -f {SECRETS_DIR}");
+        let command = ["stat", "-f", "-c", "%T", SECRETS_DIR];
+        let out = pods::exec(self.env.app, self.namespace, &consumer.pod, APP, &command, &shown).await?;
+        let fs_type = out.trim();
+        if fs_type.is_empty() {
+            return Err(Error::State(format!(
+                "{shown} in {}/{}/{APP} printed no filesystem type",
+                self.namespace, consumer.pod
+            )));
+        }
+        let tmpfs = if fs_type == "tmpfs" { 1.0 } else { 0.0 };
+        Ok(self.sample(Metric::SecretMountTmpfs, tmpfs, "bool").observed(fs_type))
+    }
+
+    /// The refresh period the method runs with when none is set, if a live object declares it.
+    async fn default_refresh_period(&self) -> Result<Option<Sample>> {
+        let read = self.method.default_refresh_period(self.env.app).await?;
+        Ok(read.map(|(secs, source)| self.sample(Metric::DefaultRefreshPeriod, secs, "s").observed(source)))
     }
 
     /// Writes a consumer's secret to Vault, recording the values' fingerprints for the hygiene

@@ -1,192 +1,1087 @@
-//! Verdicts on the comparison table's claims (`fixtures/claims/comparison.toml`), each computed
-//! from the samples and pointing at its evidence.
+//! The article's comparison table, cell by cell (`fixtures/claims/comparison.toml`): each of its
+//! 60 cells judged by its row's rule from one run's samples, with the evidence the verdict rests
+//! on. The rules and their thresholds are data in the fixture; nothing here is a measured figure.
+
+use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 
-use super::MethodFigures;
-use crate::{Error, Result};
+use crate::{
+    Error, Result,
+    measure::{Metric, Outcome, Sample, percentile},
+};
 
 const COMPARISON: &str = include_str!("../../../fixtures/claims/comparison.toml");
 
-#[derive(Clone, Debug, Deserialize)]
+/// The table as the fixture holds it: columns, rows, the graded rows' thresholds.
+#[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
-pub struct Claim {
-    pub row: String,
-    pub column: String,
-    pub cell: String,
-    pub methods: Vec<String>,
-    pub check: Check,
-    #[serde(default)]
-    pub reason: Option<String>,
+pub struct Comparison {
+    pub column: Vec<Column>,
+    pub graded: Thresholds,
+    pub row: Vec<Row>,
 }
 
+/// One of the article's columns and the methods behind it.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Column {
+    pub name: String,
+    pub methods: Vec<String>,
+}
+
+/// R1's grading thresholds.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Thresholds {
+    pub grade_ratios: [f64; 2],
+    pub borderline: f64,
+    pub max_missing: usize,
+}
+
+/// One row: the feature, its three cells (one per column) and the rule that decides them.
+#[derive(Debug, Deserialize)]
+pub struct Row {
+    pub feature: String,
+    pub cells: Vec<String>,
+    #[serde(flatten)]
+    pub rule: Rule,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(tag = "rule", rename_all = "snake_case")]
+pub enum Rule {
+    /// R4a: the credential each method read with, from the audit log.
+    Authentication,
+    /// R4b: what backs the app's secrets directory, and any copy of another kind.
+    Injection,
+    /// R4c: where each per-app setting lives.
+    Configuration,
+    /// R4d: whether a write reaches the running app without a restart, per profile.
+    Rotation,
+    /// R4e: dynamic (PKI) secrets kept valid.
+    UseCase,
+    /// R4f: delivered on the run's substrate.
+    Ecosystem,
+    /// R3: exposures S1–S5.
+    Security,
+    /// R1: five metrics, each graded by its ratio to the run's best.
+    Graded {
+        more_is: MoreIs,
+        metrics: Vec<GradedMetric>,
+    },
+    /// R2: five pass/fail probes, graded against the run's best score.
+    Probes { probes: Vec<String> },
+    /// R5: no run can decide it.
+    NotMeasurable { reason: String },
+}
+
+impl Rule {
+    fn id(&self) -> &'static str {
+        match self {
+            Rule::Authentication => "R4a",
+            Rule::Injection => "R4b",
+            Rule::Configuration => "R4c",
+            Rule::Rotation => "R4d",
+            Rule::UseCase => "R4e",
+            Rule::Ecosystem => "R4f",
+            Rule::Security => "R3",
+            Rule::Graded { .. } => "R1",
+            Rule::Probes { .. } => "R2",
+            Rule::NotMeasurable { .. } => "R5",
+        }
+    }
+}
+
+/// Whether the row's claim words grade "more" as better (Performance) or worse (Cost).
 #[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
-pub enum Check {
-    RotationAutomatic,
-    RotationManual,
-    NotMeasurable,
+pub enum MoreIs {
+    Better,
+    Worse,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GradedMetric {
+    pub name: String,
+    pub epsilon: Epsilon,
+    pub unit: String,
+}
+
+/// R1's ε: a fixed amount in the metric's unit, or the measuring window's resolution.
+#[derive(Clone, Copy, Debug, Deserialize)]
+#[serde(untagged)]
+pub enum Epsilon {
+    Fixed(f64),
+    Window(WindowResolution),
+}
+
+#[derive(Clone, Copy, Debug, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WindowResolution {
+    Resolution,
 }
 
 #[derive(Clone, Copy, Debug, Serialize, PartialEq, Eq)]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
     Confirmed,
+    Partly,
     Contradicted,
-    NotMeasurable,
-    /// Measurable, but this run has no samples of the methods involved.
+    /// Measurable, but this run has not measured what the rule needs.
     NotMeasured,
+    /// No run can decide it.
+    NotMeasurable,
 }
 
+impl std::fmt::Display for Verdict {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Verdict::Confirmed => "confirmed",
+            Verdict::Partly => "partly",
+            Verdict::Contradicted => "contradicted",
+            Verdict::NotMeasured => "not measured in this run",
+            Verdict::NotMeasurable => "not measurable here",
+        })
+    }
+}
+
+/// One cell of the article's table, judged.
 #[derive(Debug, Serialize)]
 pub struct Judged {
+    /// 1–60, row by row.
+    pub number: usize,
     pub row: String,
     pub column: String,
     pub cell: String,
+    pub rule: &'static str,
+    pub verdict: Verdict,
+    pub evidence: String,
+    /// Each method's own verdict, for a column of several (R0); empty for R5 rows.
+    pub methods: Vec<MethodVerdict>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct MethodVerdict {
+    pub method: String,
     pub verdict: Verdict,
     pub evidence: String,
 }
 
-#[derive(Deserialize)]
-struct File {
-    claim: Vec<Claim>,
+/// The fixture, checked: three cells per row, one per column, and every graded metric known.
+pub fn comparison() -> Result<Comparison> {
+    parse(COMPARISON)
 }
 
-/// The comparison table's claims, as data.
-pub fn comparison() -> Result<Vec<Claim>> {
-    toml::from_str::<File>(COMPARISON)
-        .map(|f| f.claim)
-        .map_err(|e| Error::State(format!("fixtures/claims/comparison.toml: {e}")))
+fn parse(text: &str) -> Result<Comparison> {
+    let table: Comparison =
+        toml::from_str(text).map_err(|e| Error::State(format!("fixtures/claims/comparison.toml: {e}")))?;
+    let invalid = |what: String| Error::State(format!("fixtures/claims/comparison.toml: {what}"));
+    for row in &table.row {
+        if row.cells.len() != table.column.len() {
+            return Err(invalid(format!(
+                "row {:?} has {} cells for {} columns",
+                row.feature,
+                row.cells.len(),
+                table.column.len()
+            )));
+        }
+        if let Rule::Graded { metrics, .. } = &row.rule {
+            let empty = Measured::new(&[]);
+            if let Some(unknown) = metrics.iter().find(|m| graded_value(&m.name, "", &empty).is_err()) {
+                return Err(invalid(format!(
+                    "row {:?}: unknown metric {:?}",
+                    row.feature, unknown.name
+                )));
+            }
+        }
+    }
+    Ok(table)
 }
 
-/// Judges every claim against the figures of this run.
-pub fn judge(claims: &[Claim], figures: &[MethodFigures]) -> Vec<Judged> {
-    claims
-        .iter()
-        .map(|claim| {
-            let (verdict, evidence) = verdict(claim, figures);
-            Judged {
-                row: claim.row.clone(),
-                column: claim.column.clone(),
-                cell: claim.cell.clone(),
+/// Judges every cell against `samples` (one run's, or several merged).
+pub fn judge(table: &Comparison, samples: &[Sample]) -> Vec<Judged> {
+    let measured = Measured::new(samples);
+    let mut judged = Vec::new();
+    for row in &table.row {
+        for (column, cell) in table.column.iter().zip(&row.cells) {
+            let (verdict, evidence, methods) = match &row.rule {
+                Rule::NotMeasurable { reason } => (Verdict::NotMeasurable, reason.clone(), Vec::new()),
+                rule => {
+                    let methods: Vec<MethodVerdict> = column
+                        .methods
+                        .iter()
+                        .map(|method| {
+                            let (verdict, evidence) = judge_method(rule, cell, method, &measured, &table.graded);
+                            MethodVerdict {
+                                method: method.clone(),
+                                verdict,
+                                evidence,
+                            }
+                        })
+                        .collect();
+                    let verdict = combined(&methods.iter().map(|m| m.verdict).collect::<Vec<_>>());
+                    let evidence = match methods.as_slice() {
+                        [one] => one.evidence.clone(),
+                        several => several
+                            .iter()
+                            .map(|m| format!("{}: {} — {}", m.method, m.verdict, m.evidence))
+                            .collect::<Vec<_>>()
+                            .join("; "),
+                    };
+                    (verdict, evidence, methods)
+                }
+            };
+            judged.push(Judged {
+                number: judged.len() + 1,
+                row: row.feature.clone(),
+                column: column.name.clone(),
+                cell: cell.clone(),
+                rule: row.rule.id(),
                 verdict,
                 evidence,
-            }
-        })
-        .collect()
+                methods,
+            });
+        }
+    }
+    judged
 }
 
-fn verdict(claim: &Claim, figures: &[MethodFigures]) -> (Verdict, String) {
-    if claim.check == Check::NotMeasurable {
-        return (Verdict::NotMeasurable, claim.reason.clone().unwrap_or_default());
+/// R0: a column of several methods is confirmed (contradicted) when all of them are, partly
+/// when they differ, and not measured when any is not.
+pub fn combined(verdicts: &[Verdict]) -> Verdict {
+    if verdicts.is_empty() || verdicts.contains(&Verdict::NotMeasured) {
+        return Verdict::NotMeasured;
     }
-    let relevant: Vec<&MethodFigures> = figures
-        .iter()
-        .filter(|f| claim.methods.contains(&f.method) && f.rotation.samples + f.rotation.not_within > 0)
-        .collect();
-    if relevant.is_empty() {
-        return (
-            Verdict::NotMeasured,
-            format!("no rotation samples of {} in this run", claim.methods.join(", ")),
+    if verdicts.iter().all(|v| *v == verdicts[0]) {
+        return verdicts[0];
+    }
+    Verdict::Partly
+}
+
+fn judge_method(rule: &Rule, cell: &str, method: &str, run: &Measured, graded: &Thresholds) -> (Verdict, String) {
+    if !run.methods.contains(method) {
+        return (Verdict::NotMeasured, format!("{method} was not run"));
+    }
+    match rule {
+        Rule::Injection => injection(cell, method, run),
+        Rule::Rotation => rotation(cell, method, run),
+        Rule::Ecosystem => ecosystem(method, run),
+        Rule::Graded { more_is, metrics } => graded_row(cell, *more_is, metrics, method, run, graded),
+        Rule::Authentication => authentication(cell, method, run),
+        Rule::Configuration => not_yet("where each per-app setting lives (config_channels)"),
+        Rule::UseCase => not_yet("the PKI dynamic-secret trial (dyn_gap_s, dyn_issues_per_pod, dyn_leases_left)"),
+        Rule::Security => security_measured_so_far(method, run),
+        Rule::Probes { probes } => not_yet(&format!("the probes {}", probes.join(", "))),
+        Rule::NotMeasurable { reason } => (Verdict::NotMeasurable, reason.clone()),
+    }
+}
+
+fn not_yet(what: &str) -> (Verdict, String) {
+    (Verdict::NotMeasured, format!("the harness does not measure {what} yet"))
+}
+
+/// The run's samples outside faults, by method.
+struct Measured<'a> {
+    samples: Vec<&'a Sample>,
+    /// Methods with at least one delivery sample.
+    methods: BTreeSet<String>,
+}
+
+impl<'a> Measured<'a> {
+    fn new(samples: &'a [Sample]) -> Self {
+        let samples: Vec<&Sample> = samples.iter().filter(|s| s.fault.is_none()).collect();
+        let methods = samples
+            .iter()
+            .filter(|s| s.metric == Metric::DeliveryLatency)
+            .map(|s| s.method.clone())
+            .collect();
+        Measured { samples, methods }
+    }
+
+    fn of(&self, method: &str, metric: Metric, profile: Option<&str>) -> Vec<&'a Sample> {
+        self.samples
+            .iter()
+            .copied()
+            .filter(|s| s.method == method && s.metric == metric && profile.is_none_or(|p| s.profile == p))
+            .collect()
+    }
+
+    /// The first sample of `metric`, from the defaults profile when it has one.
+    fn first(&self, method: &str, metric: Metric) -> Option<&'a Sample> {
+        ["defaults", "tuned"]
+            .iter()
+            .find_map(|p| self.of(method, metric, Some(p)).first().copied())
+    }
+}
+
+/// R4a, per profile: logins on a kubernetes auth mount, every secret read made with a token one
+/// of them issued, and no root-token request from the app cluster.
+fn authentication(cell: &str, method: &str, run: &Measured) -> (Verdict, String) {
+    if cell != "Kubernetes" {
+        return (Verdict::NotMeasured, format!("R4a has no reading for {cell:?}"));
+    }
+    let mut verdicts = Vec::new();
+    let mut evidence = Vec::new();
+    for profile in ["tuned", "defaults"] {
+        let one = |metric| run.of(method, metric, Some(profile)).first().copied();
+        let (Some(logins), Some(reads), Some(by_login), Some(root)) = (
+            one(Metric::AuthLogins),
+            one(Metric::AuthReads),
+            one(Metric::AuthReadsWithLoginToken),
+            one(Metric::RootRequestsFromApp),
+        ) else {
+            continue;
+        };
+        let mounts = logins.observed.as_deref().unwrap_or("");
+        evidence.push(format!(
+            "{profile}: {} logins at {}; {} of {} secret reads with a token those logins issued; {} root-token requests from the app cluster",
+            logins.value,
+            if mounts.is_empty() { "no mount" } else { mounts },
+            by_login.value,
+            reads.value,
+            root.value
+        ));
+        verdicts.push(
+            if root.value > 0.0 || reads.value == 0.0 || by_login.value < reads.value {
+                Verdict::Contradicted
+            } else if mounts.split(", ").any(|m| m.ends_with("(type not logged)")) {
+                Verdict::NotMeasured
+            } else if logins.value >= 1.0 && mounts.split(", ").all(|m| m.ends_with("(kubernetes)")) {
+                Verdict::Confirmed
+            } else {
+                Verdict::Contradicted
+            },
         );
     }
-    let evidence: Vec<String> = relevant
+    if verdicts.is_empty() {
+        return (Verdict::NotMeasured, "no auth_* samples from the audit log".into());
+    }
+    (combined(&verdicts), evidence.join("; "))
+}
+
+/// R4b: the class of what backs the app's secrets directory against the claim; a copy of
+/// another class (a Kubernetes Secret beside a volume) makes it partly.
+fn injection(cell: &str, method: &str, run: &Measured) -> (Verdict, String) {
+    let claimed = match cell {
+        "Shared Volume" => "shared_volume",
+        "Volume" => "volume",
+        "Kubernetes Secrets" => "kubernetes_secret",
+        other => return (Verdict::NotMeasured, format!("R4b has no mount class for {other:?}")),
+    };
+    let Some(class) = run.first(method, Metric::SecretMount).and_then(|s| s.observed.clone()) else {
+        return (Verdict::NotMeasured, "no secret_mount sample".into());
+    };
+    let fs = run
+        .first(method, Metric::SecretMountTmpfs)
+        .and_then(|s| s.observed.clone())
+        .unwrap_or_else(|| "not measured".into());
+    let in_secret = run
+        .first(method, Metric::StoredAsKubernetesSecret)
+        .map(|s| s.value > 0.0);
+    let other_copy = class != "kubernetes_secret" && in_secret == Some(true);
+    let evidence = format!(
+        "the app container's /vault/secrets is a {class} (filesystem {fs}); a Kubernetes Secret holds the value: {}",
+        match in_secret {
+            Some(true) => "yes",
+            Some(false) => "no",
+            None => "not measured",
+        }
+    );
+    let verdict = match (class == claimed, other_copy) {
+        (true, false) => Verdict::Confirmed,
+        (true, true) => Verdict::Partly,
+        (false, _) => Verdict::Contradicted,
+    };
+    (verdict, evidence)
+}
+
+/// Rotations of one profile: (reached the app, waits that ran out, text).
+fn rotations(method: &str, profile: &str, run: &Measured) -> Option<(usize, usize, String)> {
+    let samples = run.of(method, Metric::RotationLatency, Some(profile));
+    if samples.is_empty() {
+        return None;
+    }
+    let reached: Vec<f64> = samples
         .iter()
-        .map(|f| {
-            let mut text = format!(
-                "{} ({}): {} of {} rotations reached the app container without a restart",
-                f.method,
-                f.profile,
-                f.rotation.samples,
-                f.rotation.samples + f.rotation.not_within
-            );
-            if let Some(ms) = f.rotation.p50_ms {
-                text.push_str(&format!(", p50 {:.1} s", ms / 1000.0));
-            }
-            if let Some(bound) = f.rotation.bound_ms.filter(|_| f.rotation.not_within > 0) {
-                text.push_str(&format!(
-                    "; {} not within {:.0} s",
-                    f.rotation.not_within,
-                    bound / 1000.0
-                ));
-            }
-            text
-        })
+        .filter(|s| s.outcome == Outcome::Measured)
+        .map(|s| s.value)
         .collect();
-    let any_rotated = relevant.iter().any(|f| f.rotation.samples > 0);
-    let verdict = match (claim.check, any_rotated) {
-        (Check::RotationAutomatic, true) | (Check::RotationManual, false) => Verdict::Confirmed,
-        (Check::RotationAutomatic, false) | (Check::RotationManual, true) => Verdict::Contradicted,
-        (Check::NotMeasurable, _) => Verdict::NotMeasurable,
+    let ran_out: Vec<f64> = samples
+        .iter()
+        .filter(|s| s.outcome == Outcome::NotWithin)
+        .map(|s| s.value)
+        .collect();
+    let mut text = format!(
+        "{profile}: {} of {} rotations reached the app container without a restart",
+        reached.len(),
+        samples.len()
+    );
+    if let Some(p50) = percentile(&reached, 50.0) {
+        text.push_str(&format!(", p50 {:.1} s", p50 / 1000.0));
+    }
+    if let Some(bound) = ran_out.iter().copied().reduce(f64::max) {
+        text.push_str(&format!("; {} not within {:.0} s", ran_out.len(), bound / 1000.0));
+    }
+    Some((reached.len(), ran_out.len(), text))
+}
+
+/// R4d. "Manual": contradicted by any rotation without restart. "Automatic": confirmed when the
+/// upstream defaults rotate (observed, or a finite default period read live plus a tuned
+/// rotation), partly when only the tuned options do.
+fn rotation(cell: &str, method: &str, run: &Measured) -> (Verdict, String) {
+    let tuned = rotations(method, "tuned", run);
+    let defaults = rotations(method, "defaults", run);
+    let mut evidence: Vec<String> = [&tuned, &defaults]
+        .into_iter()
+        .flatten()
+        .map(|(_, _, text)| text.clone())
+        .collect();
+    if evidence.is_empty() {
+        return (Verdict::NotMeasured, "no rotation samples".into());
+    }
+    let rotated = |r: &Option<(usize, usize, String)>| r.as_ref().is_some_and(|(n, _, _)| *n > 0);
+    let period = run.first(method, Metric::DefaultRefreshPeriod);
+    if let Some(p) = period {
+        evidence.push(format!(
+            "default period read live: {:.0} s ({})",
+            p.value,
+            p.observed.as_deref().unwrap_or("")
+        ));
+    }
+    let verdict = match cell {
+        "Manual" if rotated(&tuned) || rotated(&defaults) => Verdict::Contradicted,
+        "Manual" => Verdict::Confirmed,
+        "Automatic" if rotated(&defaults) => Verdict::Confirmed,
+        "Automatic" if !rotated(&tuned) => Verdict::Contradicted,
+        "Automatic" if period.is_some_and(|p| p.value.is_finite() && p.value > 0.0) => Verdict::Confirmed,
+        "Automatic" if defaults.is_some() => Verdict::Partly,
+        "Automatic" => {
+            evidence.push("the defaults profile did not run and no default period was read live".into());
+            Verdict::NotMeasured
+        }
+        other => return (Verdict::NotMeasured, format!("R4d has no reading for {other:?}")),
     };
     (verdict, evidence.join("; "))
 }
 
+/// R4f: the method delivered on the run's substrate.
+fn ecosystem(method: &str, run: &Measured) -> (Verdict, String) {
+    let deliveries = run.of(method, Metric::DeliveryLatency, None);
+    let delivered = deliveries.iter().filter(|s| s.outcome == Outcome::Measured).count();
+    let versions = deliveries.first().map(|s| &s.versions);
+    let kubernetes = versions.and_then(|v| v.get("kubernetes")).map_or("", String::as_str);
+    let substrate = match versions.and_then(|v| v.get("kind")) {
+        Some(kind) => format!("kind {kind} clusters (Kubernetes {kubernetes})"),
+        None => format!("an existing cluster (Kubernetes {kubernetes})"),
+    };
+    let evidence = format!(
+        "{delivered} of {} pods got their secret on {substrate}",
+        deliveries.len()
+    );
+    match delivered {
+        0 => (Verdict::NotMeasured, evidence),
+        _ => (Verdict::Confirmed, evidence),
+    }
+}
+
+/// R3 needs all five exposures; until S1 and S3–S5 are measured the cell says what is.
+fn security_measured_so_far(method: &str, run: &Measured) -> (Verdict, String) {
+    let (verdict, mut evidence) = not_yet(
+        "exposures S1 (etcd plaintext), S3 (privileged or hostPath components), S4 (cluster-wide powers), S5 (readable with get secrets)",
+    );
+    if let Some(s2) = run.first(method, Metric::SecretMountTmpfs) {
+        let on_disk = if s2.value > 0.0 { "no (tmpfs)" } else { "yes" };
+        evidence = format!("S2, a copy on node disk: {on_disk}; {evidence}");
+    }
+    (verdict, evidence)
+}
+
+/// R3's grade: exposures against the run's fewest; a root token in the app cluster is grade 2.
+pub fn security_grade(exposures: usize, fewest: usize, root_token: bool) -> u8 {
+    match exposures.saturating_sub(fewest) {
+        _ if root_token => 2,
+        0 | 1 => 0,
+        2 => 1,
+        _ => 2,
+    }
+}
+
+/// R2's grade: probes passed against the run's best score.
+pub fn probe_grade(passed: usize, best: usize) -> u8 {
+    match best.saturating_sub(passed) {
+        0 | 1 => 0,
+        2 => 1,
+        _ => 2,
+    }
+}
+
+/// R2 and R3: the verdict from the distance between measured and claimed grade.
+pub fn verdict_from_distance(distance: u8) -> Verdict {
+    match distance {
+        0 => Verdict::Confirmed,
+        1 => Verdict::Partly,
+        _ => Verdict::Contradicted,
+    }
+}
+
+/// The grade a claim word stands for: 0 best, 2 worst.
+fn claimed_grade(cell: &str, more_is: MoreIs) -> Option<u8> {
+    match (cell, more_is) {
+        ("High", MoreIs::Better) | ("Low", MoreIs::Worse) => Some(0),
+        ("Medium", _) => Some(1),
+        ("Low", MoreIs::Better) | ("High", MoreIs::Worse) => Some(2),
+        _ => None,
+    }
+}
+
+/// One graded metric of one method: its value (lower is better), whether it is a lower bound
+/// (a wait ran out), and the resolution of its measuring window where that is its ε.
+#[derive(Clone, Copy, Debug, PartialEq)]
+struct Figure {
+    value: f64,
+    lower_bound: bool,
+    resolution: Option<f64>,
+}
+
+impl Figure {
+    fn of(value: f64) -> Figure {
+        Figure {
+            value,
+            lower_bound: false,
+            resolution: None,
+        }
+    }
+}
+
+/// A latency percentile in seconds; waits that ran out enter as their bound.
+fn latency_percentile(samples: &[&Sample], p: f64) -> Option<Figure> {
+    let values: Vec<f64> = samples.iter().map(|s| s.value / 1000.0).collect();
+    let value = percentile(&values, p)?;
+    let lower_bound = samples
+        .iter()
+        .any(|s| s.outcome == Outcome::NotWithin && s.value / 1000.0 <= value);
+    Some(Figure {
+        value,
+        lower_bound,
+        resolution: None,
+    })
+}
+
+/// Pods the Cost row prices: per-pod figures count ten times, per-cluster components once.
+const COST_PODS: f64 = 10.0;
+
+/// The value of graded metric `name` for `method`, or `Ok(None)` when the run did not measure
+/// it; `Err` for a name the harness does not know.
+fn graded_value(name: &str, method: &str, run: &Measured) -> std::result::Result<Option<Figure>, ()> {
+    let one = |metric| run.first(method, metric);
+    let value = |metric| {
+        one(metric).map(|s| {
+            if s.outcome == Outcome::NotApplicable {
+                0.0
+            } else {
+                s.value
+            }
+        })
+    };
+    let cost = |per_pod, per_cluster| Some(Figure::of(value(per_pod)? * COST_PODS + value(per_cluster)?));
+    Ok(match name {
+        "delivery_p50" => latency_percentile(&run.of(method, Metric::DeliveryLatency, None), 50.0),
+        "delivery_p95" => latency_percentile(&run.of(method, Metric::DeliveryLatency, None), 95.0),
+        "rotation_p50_tuned" => latency_percentile(&run.of(method, Metric::RotationLatency, Some("tuned")), 50.0),
+        "rotation_p50_defaults" => latency_percentile(&run.of(method, Metric::RotationLatency, Some("defaults")), 50.0),
+        "requested_cpu_10_pods" => cost(Metric::RequestedCpuPerPod, Metric::ComponentsRequestedCpu),
+        "requested_memory_10_pods" => cost(Metric::RequestedMemoryPerPod, Metric::ComponentsRequestedMemory),
+        "used_cpu_10_pods" => cost(Metric::PodOverheadCpu, Metric::ClusterComponentsCpu),
+        "used_memory_10_pods" => cost(Metric::PodOverheadMemory, Metric::ClusterComponentsMemory),
+        "vault_requests_per_pod_minute_defaults" => {
+            let of = |metric| run.of(method, metric, Some("defaults")).first().map(|s| s.value);
+            match (of(Metric::VaultRequestsPerPodMinute), of(Metric::VaultRequestsWindow)) {
+                (Some(rate), Some(window)) if window > 0.0 => Some(Figure {
+                    resolution: Some(1.0 / window),
+                    ..Figure::of(rate)
+                }),
+                _ => None,
+            }
+        }
+        // Named by the fixture, measured by the harness once their trials exist.
+        "app_start_delay_added_p50"
+        | "user_lines_per_app"
+        | "user_objects_per_app"
+        | "user_keys_per_app"
+        | "cluster_objects"
+        | "cluster_rbac_pairs"
+        | "scale_vault_rpm_slope"
+        | "scale_memory_slope"
+        | "scale_requested_cpu_per_replica"
+        | "scale_delivery_p95_ratio"
+        | "scale_out_while_vault_down"
+        | "upgrade_objects_edited"
+        | "upgrade_pods_recreated"
+        | "component_down_new_consumers_lost"
+        | "images_to_track"
+        | "served_api_versions" => None,
+        _ => return Err(()),
+    })
+}
+
+/// R1's ratio of `x` to the run's best `min`, with ε.
+pub fn ratio(x: f64, min: f64, epsilon: f64) -> f64 {
+    match min + epsilon {
+        d if d > 0.0 => (x + epsilon) / d,
+        _ if x > 0.0 => f64::INFINITY,
+        _ => 1.0,
+    }
+}
+
+/// R1's grade of a ratio, and whether it sits within `borderline` of a threshold.
+pub fn ratio_grade(r: f64, t: &Thresholds) -> (u8, bool) {
+    let [low, high] = t.grade_ratios;
+    let near = |edge: f64| (r - edge).abs() <= edge * t.borderline;
+    let grade = match r {
+        r if r <= low => 0,
+        r if r <= high => 1,
+        _ => 2,
+    };
+    (grade, near(low) || near(high))
+}
+
+/// R1's verdict from the distances |measured grade − claimed grade| of the measured metrics.
+pub fn graded_verdict(distances: &[u8]) -> Verdict {
+    let mut d = distances.to_vec();
+    d.sort_unstable();
+    let n = d.len();
+    if n == 0 {
+        return Verdict::NotMeasured;
+    }
+    let median = match n % 2 {
+        1 => f64::from(d[n / 2]),
+        _ => f64::from(d[n / 2 - 1] + d[n / 2]) / 2.0,
+    };
+    if median == 0.0 && d[n - 1] <= 1 {
+        Verdict::Confirmed
+    } else if median == 2.0 {
+        Verdict::Contradicted
+    } else {
+        Verdict::Partly
+    }
+}
+
+fn graded_row(
+    cell: &str,
+    more_is: MoreIs,
+    metrics: &[GradedMetric],
+    method: &str,
+    run: &Measured,
+    t: &Thresholds,
+) -> (Verdict, String) {
+    let Some(claimed) = claimed_grade(cell, more_is) else {
+        return (Verdict::NotMeasured, format!("R1 has no grade for {cell:?}"));
+    };
+    let mut distances = Vec::new();
+    let mut lines = vec![format!("claimed {cell} = grade {claimed}")];
+    let mut missing = Vec::new();
+    for metric in metrics {
+        let figure = |m: &str| graded_value(&metric.name, m, run).ok().flatten();
+        let Some(x) = figure(method) else {
+            missing.push(metric.name.as_str());
+            continue;
+        };
+        let Some((best_method, best)) = run
+            .methods
+            .iter()
+            .filter_map(|m| figure(m).map(|f| (m, f)))
+            .min_by(|a, b| a.1.value.total_cmp(&b.1.value))
+        else {
+            continue;
+        };
+        let epsilon = match metric.epsilon {
+            Epsilon::Fixed(e) => e,
+            Epsilon::Window(_) => x.resolution.unwrap_or(0.0).max(best.resolution.unwrap_or(0.0)),
+        };
+        let r = ratio(x.value, best.value, epsilon);
+        let (grade, borderline) = ratio_grade(r, t);
+        distances.push(grade.abs_diff(claimed));
+        lines.push(format!(
+            "{} {}{:.2} {} (r {:.2}{}, grade {grade}; best {best_method} {:.2})",
+            metric.name,
+            if x.lower_bound { "≥ " } else { "" },
+            x.value,
+            metric.unit,
+            r,
+            if borderline { ", borderline" } else { "" },
+            best.value,
+        ));
+    }
+    if !missing.is_empty() {
+        lines.push(format!("not measured: {}", missing.join(", ")));
+    }
+    let verdict = match missing.len() > t.max_missing {
+        true => Verdict::NotMeasured,
+        false => graded_verdict(&distances),
+    };
+    (verdict, lines.join("; "))
+}
+
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
-    use crate::report::{
-        Latency, build,
-        tests::{column_method, samples},
-    };
+
+    const ARTICLE_TABLE: &str = include_str!("../../../fixtures/claims/article-table.md");
+
+    /// The rows of a Markdown table: its cells, trimmed, header and separator skipped.
+    fn markdown_rows(text: &str) -> Vec<Vec<String>> {
+        text.lines()
+            .filter(|l| l.starts_with('|') && !l.starts_with("|--"))
+            .skip(1)
+            .map(|l| l.trim_matches('|').split('|').map(|c| c.trim().to_string()).collect())
+            .collect()
+    }
+
+    /// The table of the article's section "Compassion between Sidecar, CSI and ESO".
+    fn article_section(article: &str) -> String {
+        let start = article
+            .find("### Compassion between Sidecar, CSI and ESO")
+            .expect("the article's comparison section");
+        let section = &article[start..];
+        let table_start = section.find("| Feature").expect("its table");
+        section[table_start..]
+            .lines()
+            .take_while(|l| l.starts_with('|'))
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
 
     #[test]
-    fn the_fixture_parses_and_every_claim_names_methods() {
-        let claims = comparison().unwrap();
-        assert!(claims.len() >= 6);
-        assert!(claims.iter().all(|c| !c.methods.is_empty()));
+    fn the_fixture_quotes_all_60_cells_of_the_articles_table_verbatim() {
+        let table = comparison().unwrap();
+        let extract = markdown_rows(ARTICLE_TABLE);
+        let header: Vec<&str> = ARTICLE_TABLE
+            .lines()
+            .find(|l| l.starts_with("| Feature"))
+            .unwrap()
+            .trim_matches('|')
+            .split('|')
+            .map(str::trim)
+            .skip(1)
+            .collect();
+        let columns: Vec<&str> = table.column.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(columns, header);
+        let fixture: Vec<Vec<String>> = table
+            .row
+            .iter()
+            .map(|r| std::iter::once(r.feature.clone()).chain(r.cells.clone()).collect())
+            .collect();
+        assert_eq!(fixture, extract);
+        assert_eq!(fixture.len() * columns.len(), 60);
+
+        // Where the article itself is at hand, the extract is its table, byte for byte.
+        let article = std::env::var_os("HARNESS_ARTICLE")
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|| crate::fixtures::repo_root().join("../shared/seeds/000_fae53b9902ef38c2.txt"));
+        match std::fs::read_to_string(&article) {
+            Ok(text) => {
+                let committed = ARTICLE_TABLE
+                    .lines()
+                    .skip_while(|l| !l.starts_with('|'))
+                    .collect::<Vec<_>>()
+                    .join("\n");
+                assert_eq!(committed, article_section(&text), "{}", article.display());
+            }
+            Err(_) => println!(
+                "{} not at hand: the fixture is checked against the extract only",
+                article.display()
+            ),
+        }
+    }
+
+    #[test]
+    fn a_row_with_a_cell_too_few_or_an_unknown_metric_is_refused() {
+        let short = COMPARISON.replacen(
+            "cells = [\"Kubernetes\", \"Kubernetes\", \"Kubernetes\"]",
+            "cells = [\"Kubernetes\", \"Kubernetes\"]",
+            1,
+        );
+        let err = parse(&short).unwrap_err().to_string();
         assert!(
-            claims
+            err.contains("row \"Authentication Method\" has 2 cells for 3 columns"),
+            "{err}"
+        );
+        let unknown = COMPARISON.replacen("name = \"delivery_p50\"", "name = \"delivery_p51\"", 1);
+        let err = parse(&unknown).unwrap_err().to_string();
+        assert!(
+            err.contains("row \"Performance\": unknown metric \"delivery_p51\""),
+            "{err}"
+        );
+    }
+
+    fn sample(method: &str, profile: &str, metric: Metric, value: f64) -> Sample {
+        Sample::new(method, profile, metric, value, "x")
+    }
+
+    fn delivered(method: &str, seconds: &[f64]) -> Vec<Sample> {
+        seconds
+            .iter()
+            .map(|s| Sample::millis(method, "tuned", Metric::DeliveryLatency, Duration::from_secs_f64(*s)))
+            .collect()
+    }
+
+    fn rotated(method: &str, profile: &str, reached: usize, ran_out: usize) -> Vec<Sample> {
+        let mut samples: Vec<Sample> = (0..reached)
+            .map(|_| Sample::millis(method, profile, Metric::RotationLatency, Duration::from_secs(5)))
+            .collect();
+        samples.extend(
+            (0..ran_out)
+                .map(|_| Sample::not_within(method, profile, Metric::RotationLatency, Duration::from_secs(360))),
+        );
+        samples
+    }
+
+    fn judge_one(rule: &Rule, cell: &str, method: &str, samples: &[Sample]) -> Verdict {
+        let table = comparison().unwrap();
+        judge_method(rule, cell, method, &Measured::new(samples), &table.graded).0
+    }
+
+    #[test]
+    fn r0_combines_the_sidecar_columns_two_methods() {
+        use Verdict::*;
+        assert_eq!(combined(&[Confirmed, Confirmed]), Confirmed);
+        assert_eq!(combined(&[Contradicted, Contradicted]), Contradicted);
+        assert_eq!(combined(&[Confirmed, Contradicted]), Partly);
+        assert_eq!(combined(&[Partly, Confirmed]), Partly);
+        assert_eq!(combined(&[Confirmed, NotMeasured]), NotMeasured);
+    }
+
+    #[test]
+    fn r4d_gives_every_verdict_for_automatic_and_manual() {
+        let m = "m";
+        let with = |extra: Vec<Sample>| [delivered(m, &[1.0]), extra].concat();
+        let automatic = |s: &[Sample]| judge_one(&Rule::Rotation, "Automatic", m, s);
+        let manual = |s: &[Sample]| judge_one(&Rule::Rotation, "Manual", m, s);
+
+        assert_eq!(automatic(&with(rotated(m, "defaults", 1, 0))), Verdict::Confirmed);
+        let tuned_only = with(rotated(m, "tuned", 3, 0));
+        assert_eq!(automatic(&tuned_only), Verdict::NotMeasured);
+        let live = sample(m, "tuned", Metric::DefaultRefreshPeriod, 3600.0).observed("CRD default \"1h\"");
+        assert_eq!(
+            automatic(&[tuned_only.clone(), vec![live]].concat()),
+            Verdict::Confirmed
+        );
+        let only_tuned_rotates = with([rotated(m, "tuned", 3, 0), rotated(m, "defaults", 0, 1)].concat());
+        assert_eq!(automatic(&only_tuned_rotates), Verdict::Partly);
+        assert_eq!(automatic(&with(rotated(m, "tuned", 0, 3))), Verdict::Contradicted);
+        assert_eq!(automatic(&with(Vec::new())), Verdict::NotMeasured);
+
+        assert_eq!(manual(&tuned_only), Verdict::Contradicted);
+        assert_eq!(manual(&only_tuned_rotates), Verdict::Contradicted);
+        let never = with([rotated(m, "tuned", 0, 3), rotated(m, "defaults", 0, 1)].concat());
+        assert_eq!(manual(&never), Verdict::Confirmed);
+        assert_eq!(manual(&delivered("other", &[1.0])), Verdict::NotMeasured);
+    }
+
+    #[test]
+    fn r4a_wants_kubernetes_logins_behind_every_read_and_no_root_token() {
+        let m = "m";
+        let audit = |logins: f64, mounts: &str, reads: f64, by_login: f64, root: f64| {
+            [
+                delivered(m, &[1.0]),
+                vec![
+                    sample(m, "tuned", Metric::AuthLogins, logins).observed(mounts),
+                    sample(m, "tuned", Metric::AuthReads, reads),
+                    sample(m, "tuned", Metric::AuthReadsWithLoginToken, by_login),
+                    sample(m, "tuned", Metric::RootRequestsFromApp, root),
+                ],
+            ]
+            .concat()
+        };
+        let on = |s: &[Sample]| judge_one(&Rule::Authentication, "Kubernetes", m, s);
+        assert_eq!(
+            on(&audit(4.0, "auth/kubernetes (kubernetes)", 9.0, 9.0, 0.0)),
+            Verdict::Confirmed
+        );
+        assert_eq!(
+            on(&audit(4.0, "auth/kubernetes (kubernetes)", 9.0, 7.0, 0.0)),
+            Verdict::Contradicted
+        );
+        assert_eq!(
+            on(&audit(4.0, "auth/kubernetes (kubernetes)", 9.0, 9.0, 1.0)),
+            Verdict::Contradicted
+        );
+        assert_eq!(on(&audit(0.0, "", 0.0, 0.0, 0.0)), Verdict::Contradicted);
+        assert_eq!(
+            on(&audit(4.0, "auth/app (approle)", 9.0, 9.0, 0.0)),
+            Verdict::Contradicted
+        );
+        assert_eq!(
+            on(&audit(4.0, "auth/k (type not logged)", 9.0, 9.0, 0.0)),
+            Verdict::NotMeasured
+        );
+        assert_eq!(on(&delivered(m, &[1.0])), Verdict::NotMeasured);
+    }
+
+    #[test]
+    fn r4b_compares_the_mount_class_and_a_secret_copy_makes_it_partly() {
+        let m = "m";
+        let mount = |class: &str, in_secret: f64| {
+            [
+                delivered(m, &[1.0]),
+                vec![
+                    sample(m, "tuned", Metric::SecretMount, 1.0).observed(class),
+                    sample(m, "tuned", Metric::SecretMountTmpfs, 1.0).observed("tmpfs"),
+                    sample(m, "tuned", Metric::StoredAsKubernetesSecret, in_secret),
+                ],
+            ]
+            .concat()
+        };
+        let volume = |s: &[Sample]| judge_one(&Rule::Injection, "Volume", m, s);
+        assert_eq!(volume(&mount("volume", 0.0)), Verdict::Confirmed);
+        assert_eq!(volume(&mount("volume", 1.0)), Verdict::Partly);
+        assert_eq!(volume(&mount("shared_volume", 0.0)), Verdict::Contradicted);
+        assert_eq!(volume(&delivered(m, &[1.0])), Verdict::NotMeasured);
+        let secrets = judge_one(
+            &Rule::Injection,
+            "Kubernetes Secrets",
+            m,
+            &mount("kubernetes_secret", 1.0),
+        );
+        assert_eq!(secrets, Verdict::Confirmed);
+    }
+
+    #[test]
+    fn r4f_confirms_a_method_that_delivered_and_names_the_substrate() {
+        let versions = std::collections::BTreeMap::from([
+            ("kind".to_string(), "v0.30.0".to_string()),
+            ("kubernetes".to_string(), "v1.34.4".to_string()),
+        ]);
+        let samples: Vec<Sample> = delivered("m", &[1.0, 2.0])
+            .into_iter()
+            .map(|s| s.with_versions(&versions))
+            .collect();
+        let table = comparison().unwrap();
+        let (verdict, evidence) = judge_method(
+            &Rule::Ecosystem,
+            "Kubernetes",
+            "m",
+            &Measured::new(&samples),
+            &table.graded,
+        );
+        assert_eq!(verdict, Verdict::Confirmed);
+        assert_eq!(
+            evidence,
+            "2 of 2 pods got their secret on kind v0.30.0 clusters (Kubernetes v1.34.4)"
+        );
+        let never = vec![Sample::not_within(
+            "m",
+            "tuned",
+            Metric::DeliveryLatency,
+            Duration::from_secs(90),
+        )];
+        assert_eq!(
+            judge_one(&Rule::Ecosystem, "Kubernetes", "m", &never),
+            Verdict::NotMeasured
+        );
+    }
+
+    #[test]
+    fn r1_grades_each_ratio_and_gives_every_verdict() {
+        let t = comparison().unwrap().graded;
+        assert_eq!(ratio_grade(1.5, &t), (0, true));
+        assert_eq!(ratio_grade(1.2, &t), (0, false));
+        assert_eq!(ratio_grade(2.0, &t), (1, false));
+        assert_eq!(ratio_grade(4.1, &t), (2, true));
+        assert_eq!(ratio_grade(9.0, &t), (2, false));
+        assert_eq!(ratio(0.0, 0.0, 0.0), 1.0);
+        assert_eq!(ratio(1.0, 0.0, 0.0), f64::INFINITY);
+        assert!((ratio(3.0, 1.0, 0.5) - 3.5 / 1.5).abs() < 1e-12);
+        assert_eq!(graded_verdict(&[0, 0, 1, 0, 0]), Verdict::Confirmed);
+        assert_eq!(graded_verdict(&[0, 0, 2, 0]), Verdict::Partly);
+        assert_eq!(graded_verdict(&[0, 1, 1, 1, 2]), Verdict::Partly);
+        assert_eq!(graded_verdict(&[2, 2, 2, 0, 1]), Verdict::Contradicted);
+        assert_eq!(graded_verdict(&[]), Verdict::NotMeasured);
+    }
+
+    /// Performance over two methods: `slow` takes 10× as long everywhere.
+    fn performance(slow: f64) -> Vec<Sample> {
+        let mut samples = [delivered("fast", &[1.0, 1.0]), delivered("slow", &[slow, slow])].concat();
+        for (method, seconds) in [("fast", 1.0), ("slow", slow)] {
+            for profile in ["tuned", "defaults"] {
+                samples.push(Sample::millis(
+                    method,
+                    profile,
+                    Metric::RotationLatency,
+                    Duration::from_secs_f64(seconds),
+                ));
+            }
+        }
+        samples
+    }
+
+    #[test]
+    fn r1_decides_performance_from_four_of_five_metrics_and_not_from_three() {
+        let table = comparison().unwrap();
+        let row = table.row.iter().find(|r| r.feature == "Performance").unwrap();
+        let samples = performance(10.0);
+        let on = |cell: &str, method: &str, samples: &[Sample]| judge_one(&row.rule, cell, method, samples);
+        assert_eq!(on("High", "fast", &samples), Verdict::Confirmed);
+        assert_eq!(on("Medium", "fast", &samples), Verdict::Partly);
+        assert_eq!(on("High", "slow", &samples), Verdict::Contradicted);
+        assert_eq!(on("Low", "slow", &samples), Verdict::Confirmed);
+        let (_, evidence) = judge_method(&row.rule, "High", "slow", &Measured::new(&samples), &table.graded);
+        assert!(
+            evidence.contains("delivery_p50 10.00 s (r 7.00, grade 2; best fast 1.00)"),
+            "{evidence}"
+        );
+        assert!(
+            evidence.contains("not measured: app_start_delay_added_p50"),
+            "{evidence}"
+        );
+        let tuned_only: Vec<Sample> = samples.into_iter().filter(|s| s.profile != "defaults").collect();
+        assert_eq!(on("High", "fast", &tuned_only), Verdict::NotMeasured);
+    }
+
+    #[test]
+    fn r2_and_r3_grade_against_the_runs_best_and_give_every_verdict() {
+        assert_eq!(probe_grade(5, 5), 0);
+        assert_eq!(probe_grade(4, 5), 0);
+        assert_eq!(probe_grade(3, 5), 1);
+        assert_eq!(probe_grade(1, 5), 2);
+        assert_eq!(security_grade(1, 0, false), 0);
+        assert_eq!(security_grade(2, 0, false), 1);
+        assert_eq!(security_grade(3, 0, false), 2);
+        assert_eq!(security_grade(0, 0, true), 2);
+        assert_eq!(verdict_from_distance(0), Verdict::Confirmed);
+        assert_eq!(verdict_from_distance(1), Verdict::Partly);
+        assert_eq!(verdict_from_distance(2), Verdict::Contradicted);
+    }
+
+    #[test]
+    fn every_cell_gets_a_verdict_and_not_measurable_rows_their_reason() {
+        let table = comparison().unwrap();
+        let judged = judge(&table, &performance(10.0));
+        assert_eq!(judged.len(), 60);
+        assert_eq!(
+            judged.iter().map(|j| j.number).collect::<Vec<_>>(),
+            (1..=60).collect::<Vec<_>>()
+        );
+        let support = judged.iter().filter(|j| j.row == "Support").collect::<Vec<_>>();
+        assert!(
+            support
                 .iter()
-                .filter(|c| c.check == Check::NotMeasurable)
-                .all(|c| c.reason.is_some())
+                .all(|j| j.verdict == Verdict::NotMeasurable && j.evidence.contains("contract"))
         );
-    }
-
-    #[test]
-    fn measured_rotations_contradict_manual_and_confirm_automatic() {
-        let figures = build(&samples()).methods;
-        let judged = judge(&comparison().unwrap(), &figures);
-        let by = |row: &str, column: &str| judged.iter().find(|j| j.row == row && j.column == column).unwrap();
-        let sidecar = by("Secret Rotation", "Sidecar");
-        assert_eq!(sidecar.verdict, Verdict::Contradicted);
-        let expected = format!("{} (tuned): 20 of 20 rotations", column_method("Sidecar"));
-        assert!(sidecar.evidence.contains(&expected), "{}", sidecar.evidence);
-        let operator_method = by("Secret Rotation", "ESO");
-        assert_eq!(operator_method.verdict, Verdict::Confirmed);
-        let expected = format!("{} (defaults): 0 of 1 rotations", column_method("ESO"));
-        assert!(
-            operator_method.evidence.contains(&expected),
-            "{}",
-            operator_method.evidence
-        );
-        assert!(
-            operator_method.evidence.contains("1 not within 360 s"),
-            "{}",
-            operator_method.evidence
-        );
-        assert_eq!(by("Secret Rotation", "CSI").verdict, Verdict::NotMeasured);
-        assert_eq!(by("Performance", "ESO").verdict, Verdict::NotMeasurable);
-    }
-
-    #[test]
-    fn only_waits_that_ran_out_confirm_manual() {
-        let claim = Claim {
-            row: "Secret Rotation".into(),
-            column: "Sidecar".into(),
-            cell: "Manual".into(),
-            methods: vec!["any_method".into()],
-            check: Check::RotationManual,
-            reason: None,
-        };
-        let mut figures = build(&samples()).methods;
-        figures.truncate(1);
-        figures[0].method = "any_method".into();
-        figures[0].rotation = Latency {
-            not_within: 3,
-            bound_ms: Some(360_000.0),
-            ..Latency::default()
-        };
-        assert_eq!(verdict(&claim, &figures).0, Verdict::Confirmed);
+        // No method of the fixture's columns ran: every measurable cell says so.
+        let unrun = judged
+            .iter()
+            .find(|j| j.row == "Performance" && j.column == "CSI Driver")
+            .unwrap();
+        assert_eq!(unrun.verdict, Verdict::NotMeasured);
+        assert_eq!(unrun.evidence, "csi was not run");
+        let sidecar = judged.iter().find(|j| j.number == 19).unwrap();
+        assert_eq!(sidecar.methods.len(), 2, "R0 prints both sub-verdicts");
+        assert_eq!(Verdict::NotMeasured.to_string(), "not measured in this run");
+        assert_eq!(Verdict::NotMeasurable.to_string(), "not measurable here");
     }
 }

@@ -27,6 +27,12 @@ pub const CHARTED: [(Metric, &str); 2] = [
     ),
 ];
 
+/// What the comparison section rests on, said once above its table.
+const CLAIMS_INTRO: &str = "Each cell: the article's claim, then the verdict its row's rule (R0–R5, \
+`docs/comparison-table.md`; thresholds in `fixtures/claims/comparison.toml`) computes from this run's samples. \
+The CSI column is measured with the secrets-store-csi-driver and the harness's own Vault provider \
+(vault-csi-provider 1.7.x-compatible, written by this project: HashiCorp's is not served here).\n\n";
+
 /// Everything the report shows, computed from samples.
 #[derive(Debug, Serialize)]
 pub struct Report {
@@ -236,7 +242,7 @@ pub fn build(samples: &[Sample]) -> Report {
         }
     }
     let claims = claims::comparison()
-        .map(|c| claims::judge(&c, &methods))
+        .map(|c| claims::judge(&c, samples))
         .unwrap_or_default();
     let runs = runs
         .into_iter()
@@ -317,7 +323,10 @@ pub fn markdown(report: &Report) -> String {
         md.push_str(&table::faults(&report.faults).markdown());
     }
     if !report.claims.is_empty() {
-        md.push_str("\n## The comparison table's claims\n\n");
+        md.push_str("\n## The article's comparison table, cell by cell\n\n");
+        md.push_str(CLAIMS_INTRO);
+        md.push_str(&table::comparison(&report.claims).markdown());
+        md.push_str("\nEvidence, cell by cell (cells numbered row by row; a Sidecar Pattern cell combines `agent_sidecar` and `injector`, R0):\n\n");
         md.push_str(&table::claims(&report.claims).markdown());
     }
     md.push_str("\n## Charts\n\n");
@@ -436,12 +445,13 @@ pub(crate) mod tests {
 
     use super::*;
 
-    /// The method the comparison fixture maps to `column` of the rotation row (first listed).
+    /// The first method the comparison fixture maps to `column` (`Sidecar`, `CSI`, `External`).
     pub(crate) fn column_method(column: &str) -> String {
         claims::comparison()
             .unwrap()
+            .column
             .into_iter()
-            .find(|c| c.row == "Secret Rotation" && c.column == column)
+            .find(|c| c.name.starts_with(column))
             .map(|c| c.methods[0].clone())
             .unwrap()
     }
@@ -461,7 +471,7 @@ pub(crate) mod tests {
             ("openbao".to_string(), "2.7.2".to_string()),
             ("kubernetes".to_string(), "v1.34.4".to_string()),
         ]);
-        let (sidecar, operator_method) = (column_method("Sidecar"), column_method("ESO"));
+        let (sidecar, operator_method) = (column_method("Sidecar"), column_method("External"));
         let mut samples = Vec::new();
         for (method, base) in [(sidecar.as_str(), 4000u64), (operator_method.as_str(), 60000)] {
             for i in 0..20u64 {
@@ -536,7 +546,7 @@ pub(crate) mod tests {
     #[test]
     fn figures_come_from_the_samples() {
         let report = build(&samples());
-        let (sidecar, operator_method) = (column_method("Sidecar"), column_method("ESO"));
+        let (sidecar, operator_method) = (column_method("Sidecar"), column_method("External"));
         let keys: Vec<_> = report
             .methods
             .iter()
@@ -607,7 +617,7 @@ pub(crate) mod tests {
     #[test]
     fn markdown_snapshot() {
         let md = markdown(&build(&samples()));
-        let (sidecar, operator_method) = (column_method("Sidecar"), column_method("ESO"));
+        let (sidecar, operator_method) = (column_method("Sidecar"), column_method("External"));
         let expected = format!(
             "\
 # Vault × Kubernetes secret delivery: measured
@@ -636,17 +646,6 @@ Measured alongside (other activities running while the samples were taken):
 |---|---|---|---|---|---|
 | vault_sealed | {operator_method} | yes | yes | - | 70.0 s |
 
-## The comparison table's claims
-
-| row | column | claim | verdict | evidence |
-|---|---|---|---|---|
-| Secret Rotation | Sidecar | Manual | **contradicted** | {sidecar} (tuned): 20 of 20 rotations reached the app container without a restart, p50 6.2 s |
-| Secret Rotation | CSI | Automatic | not measured in this run | no rotation samples of csi in this run |
-| Secret Rotation | ESO | Automatic | confirmed | {operator_method} (tuned): 20 of 20 rotations reached the app container without a restart, p50 62.2 s; {operator_method} (defaults): 0 of 1 rotations reached the app container without a restart; 1 not within 360 s |
-| Performance | Sidecar | High | not measurable | \"High\" is not defined; the report gives delivery and rotation latency, overhead and Vault load instead |
-| Performance | CSI | Medium | not measurable | \"Medium\" is not defined; the report gives delivery and rotation latency, overhead and Vault load instead |
-| Performance | ESO | High | not measurable | \"High\" is not defined; the report gives delivery and rotation latency, overhead and Vault load instead |
-
 ## Charts
 
 ![Delivery: pod created → value readable in the app container](delivery_latency.svg)
@@ -655,7 +654,31 @@ Measured alongside (other activities running while the samples were taken):
 
 "
         );
-        assert_eq!(md, expected);
+        let (head, comparison) = md
+            .split_once("\n## The article's comparison table, cell by cell\n\n")
+            .expect("the comparison section");
+        let (expected_head, expected_tail) = expected.split_once("## Charts").unwrap();
+        assert_eq!(format!("{head}\n"), expected_head);
+        assert!(
+            comparison.ends_with(&format!("## Charts{expected_tail}")),
+            "{comparison}"
+        );
+        for line in [
+            "| Feature | Sidecar Pattern | CSI Driver | External Secrets Operator |",
+            "| Secret Rotation | Manual: not measured in this run | Automatic: not measured in this run | Automatic: partly |",
+            "| Support | Community: not measurable here | Community: not measurable here | Community: not measurable here |",
+            "| # | feature | column | claim | rule | verdict | evidence |",
+        ] {
+            assert!(comparison.contains(line), "{line}\n{comparison}");
+        }
+        let numbered = comparison
+            .lines()
+            .filter(|l| {
+                l.strip_prefix("| ")
+                    .is_some_and(|l| l.starts_with(|c: char| c.is_ascii_digit()))
+            })
+            .count();
+        assert_eq!(numbered, 60, "one evidence line per cell");
     }
 
     #[test]

@@ -183,7 +183,7 @@ mod tests {
         assert_eq!(svg.matches("<circle").count(), 40, "20 rotations × 2 methods");
         assert_eq!(svg.matches("<path").count(), 1, "one row with a wait that ran out");
         assert!(svg.contains("1 not within 360 s"));
-        let (sidecar, operator_method) = (column_method("Sidecar"), column_method("ESO"));
+        let (sidecar, operator_method) = (column_method("Sidecar"), column_method("External"));
         for label in [
             format!("{sidecar} (tuned)"),
             format!("{operator_method} (tuned)"),

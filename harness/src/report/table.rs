@@ -121,20 +121,42 @@ pub fn faults(figures: &[FaultFigures]) -> Table {
     table.with_runs(figures.iter().map(|f| f.run.clone()).collect())
 }
 
+/// A verdict as a cell: the ones that disagree with the article stand out.
+fn verdict(v: claims::Verdict) -> String {
+    match v {
+        claims::Verdict::Contradicted => format!("**{v}**"),
+        v => v.to_string(),
+    }
+}
+
+/// The article's table itself: each cell its claim and verdict.
+pub fn comparison(judged: &[claims::Judged]) -> Table {
+    let mut columns: Vec<&str> = Vec::new();
+    for j in judged {
+        if !columns.contains(&j.column.as_str()) {
+            columns.push(&j.column);
+        }
+    }
+    let mut table = Table::new(&[&["Feature"], columns.as_slice()].concat());
+    for row in judged.chunks(columns.len().max(1)) {
+        let mut cells = vec![row[0].row.clone()];
+        cells.extend(row.iter().map(|j| format!("{}: {}", j.cell, verdict(j.verdict))));
+        table.rows.push(cells);
+    }
+    table
+}
+
+/// Every cell with its rule and evidence.
 pub fn claims(judged: &[claims::Judged]) -> Table {
-    let mut table = Table::new(&["row", "column", "claim", "verdict", "evidence"]);
+    let mut table = Table::new(&["#", "feature", "column", "claim", "rule", "verdict", "evidence"]);
     for c in judged {
-        let verdict = match c.verdict {
-            claims::Verdict::Confirmed => "confirmed",
-            claims::Verdict::Contradicted => "**contradicted**",
-            claims::Verdict::NotMeasurable => "not measurable",
-            claims::Verdict::NotMeasured => "not measured in this run",
-        };
         table.rows.push(vec![
+            c.number.to_string(),
             c.row.clone(),
             c.column.clone(),
             c.cell.clone(),
-            verdict.into(),
+            c.rule.into(),
+            verdict(c.verdict),
             c.evidence.clone(),
         ]);
     }

@@ -88,7 +88,13 @@ impl std::fmt::Debug for Vault {
 
 impl Vault {
     pub fn connect(endpoint: &Endpoint, token: Option<&SecretString>) -> Result<Vault> {
-        let mut http = reqwest::Client::builder().timeout(CALL_TIMEOUT);
+        // No idle connections kept: the fault scenarios kill and restart the server, and a pooled
+        // connection to the killed process failed the next call (seen: the first kv put after a
+        // killed-pod outage, "cannot reach Vault"). The harness's call rate makes a handshake per
+        // call cheap.
+        let mut http = reqwest::Client::builder()
+            .timeout(CALL_TIMEOUT)
+            .pool_max_idle_per_host(0);
         let mut settings = VaultClientSettingsBuilder::default();
         settings
             .address(&endpoint.addr)
@@ -104,12 +110,16 @@ impl Vault {
         let settings = settings
             .build()
             .map_err(|e| Error::State(format!("invalid Vault client settings for {}: {e}", endpoint.addr)))?;
+        let http = http
+            .build()
+            .map_err(|e| Error::State(format!("cannot build HTTP client: {e}")))?;
+        let mut api = VaultClient::new(settings).map_err(|e| api_error("client setup", e))?;
+        // vaultrs' calls go through the same client, so they share its connection policy.
+        api.http.http = http.clone();
         Ok(Vault {
             endpoint: endpoint.clone(),
-            http: http
-                .build()
-                .map_err(|e| Error::State(format!("cannot build HTTP client: {e}")))?,
-            api: VaultClient::new(settings).map_err(|e| api_error("client setup", e))?,
+            http,
+            api,
             token: token.cloned(),
         })
     }

@@ -4,12 +4,16 @@
 use std::time::Duration;
 
 use futures::future::BoxFuture;
-use k8s_openapi::api::rbac::v1::{ClusterRole, ClusterRoleBinding};
+use k8s_openapi::{
+    api::rbac::v1::{ClusterRole, ClusterRoleBinding},
+    apiextensions_apiserver::pkg::apis::apiextensions::v1::{CustomResourceDefinition, JSONSchemaProps},
+};
 use kube::api::ApiResource;
 
 use crate::{
     Error, Result, apply,
     delivery::{Components, Consumer, DeliveryMethod, Files, Profile, Target, app_container},
+    duration::Ttl,
     fixtures, paths,
     secret::SecretData,
 };
@@ -18,6 +22,7 @@ const INSTALL: &str = include_str!("../../../../fixtures/delivery/eso/install.ya
 const POD: &str = include_str!("../../../../fixtures/delivery/eso/pod.yaml");
 
 const NAMESPACE: &str = "external-secrets";
+const EXTERNAL_SECRET_CRD: &str = "externalsecrets.external-secrets.io";
 const READY_TIMEOUT: Duration = Duration::from_secs(180);
 
 pub struct Eso;
@@ -55,6 +60,10 @@ impl DeliveryMethod for Eso {
 
     fn install<'a>(&'a self, client: &'a kube::Client, _target: &'a Target<'_>) -> BoxFuture<'a, Result<()>> {
         Box::pin(install(client))
+    }
+
+    fn default_refresh_period<'a>(&'a self, client: &'a kube::Client) -> BoxFuture<'a, Result<Option<(f64, String)>>> {
+        Box::pin(default_refresh_period(client))
     }
 
     fn manifests(&self, target: &Target<'_>, consumer: &Consumer, profile: Profile) -> Result<String> {
@@ -100,6 +109,63 @@ async fn install(client: &kube::Client) -> Result<()> {
     }
     apply::apply(client, &install_manifests()?).await?;
     crate::pods::wait_deployment_ready(client, NAMESPACE, "external-secrets", READY_TIMEOUT).await
+}
+
+/// The refresh interval an ExternalSecret gets when it sets none: the live CRD's default for the
+/// version the consumer fixture is written in.
+async fn default_refresh_period(client: &kube::Client) -> Result<Option<(f64, String)>> {
+    let crd = kube::Api::<CustomResourceDefinition>::all(client.clone())
+        .get(EXTERNAL_SECRET_CRD)
+        .await
+        .map_err(|e| Error::State(format!("reading CRD {EXTERNAL_SECRET_CRD}: {e}")))?;
+    refresh_interval_default(&crd, fixture_version()?)
+}
+
+/// The ExternalSecret version of `fixtures/delivery/eso/pod.yaml` (its `external-secrets.io/<version>`).
+fn fixture_version() -> Result<&'static str> {
+    POD.split("\n---")
+        .find(|document| document.lines().any(|l| l.trim() == "kind: ExternalSecret"))
+        .and_then(|document| {
+            document
+                .lines()
+                .find_map(|l| l.trim().strip_prefix("apiVersion: external-secrets.io/"))
+        })
+        .ok_or_else(|| Error::State("fixtures/delivery/eso/pod.yaml has no external-secrets.io ExternalSecret".into()))
+}
+
+/// `spec.refreshInterval`'s default in `version` of the CRD, in seconds, and where it was read.
+fn refresh_interval_default(crd: &CustomResourceDefinition, version: &str) -> Result<Option<(f64, String)>> {
+    let served = crd
+        .spec
+        .versions
+        .iter()
+        .find(|v| v.name == version && v.served)
+        .ok_or_else(|| {
+            Error::State(format!(
+                "CRD {EXTERNAL_SECRET_CRD} does not serve {version}, the fixtures' version"
+            ))
+        })?;
+    let default = served
+        .schema
+        .as_ref()
+        .and_then(|s| s.open_api_v3_schema.as_ref())
+        .and_then(|root| property(root, "spec"))
+        .and_then(|spec| property(spec, "refreshInterval"))
+        .and_then(|field| field.default.as_ref());
+    let Some(default) = default else {
+        return Ok(None);
+    };
+    let field = format!("CRD {EXTERNAL_SECRET_CRD} {version} spec.refreshInterval default");
+    let text = default
+        .0
+        .as_str()
+        .ok_or_else(|| Error::State(format!("{field} {} is not a duration", default.0)))?;
+    let period: Ttl = text.parse().map_err(|e| Error::State(format!("{field}: {e}")))?;
+    Ok(Some((period.as_secs() as f64, format!("{field} {text:?}"))))
+}
+
+fn property<'s>(schema: &'s JSONSchemaProps, name: &str) -> Option<&'s JSONSchemaProps> {
+    schema.properties.as_ref()?.get(name)
 }
 
 fn manifests(target: &Target<'_>, consumer: &Consumer, profile: Profile) -> Result<String> {
@@ -167,6 +233,60 @@ mod tests {
             let objects = apply::parse(&manifests(target, &consumer(), Profile::Defaults).unwrap()).unwrap();
             assert!(objects[1].data["spec"].get("refreshInterval").is_none());
         });
+    }
+
+    fn crd(refresh_interval: serde_json::Value) -> CustomResourceDefinition {
+        let schema = |refresh_interval: serde_json::Value| {
+            serde_json::json!({ "openAPIV3Schema": { "type": "object", "properties": { "spec": {
+                "type": "object",
+                "properties": { "refreshInterval": refresh_interval },
+            } } } })
+        };
+        serde_json::from_value(serde_json::json!({
+            "apiVersion": "apiextensions.k8s.io/v1",
+            "kind": "CustomResourceDefinition",
+            "metadata": { "name": EXTERNAL_SECRET_CRD },
+            "spec": {
+                "group": "external-secrets.io",
+                "names": { "kind": "ExternalSecret", "plural": "externalsecrets" },
+                "scope": "Namespaced",
+                "versions": [
+                    { "name": "v1beta1", "served": true, "storage": false,
+                      "schema": schema(serde_json::json!({ "type": "string", "default": "5m" })) },
+                    { "name": "v1", "served": true, "storage": true, "schema": schema(refresh_interval) },
+                ],
+            },
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn the_default_refresh_period_is_read_from_the_fixtures_version_of_the_crd() {
+        assert_eq!(fixture_version().unwrap(), "v1");
+        let read = refresh_interval_default(&crd(serde_json::json!({ "type": "string", "default": "1h" })), "v1");
+        assert_eq!(
+            read.unwrap(),
+            Some((
+                3600.0,
+                r#"CRD externalsecrets.external-secrets.io v1 spec.refreshInterval default "1h""#.to_string()
+            ))
+        );
+        let go_style = refresh_interval_default(&crd(serde_json::json!({ "default": "1h0m0s" })), "v1");
+        assert_eq!(go_style.unwrap().unwrap().0, 3600.0);
+    }
+
+    #[test]
+    fn no_default_records_nothing_and_a_version_not_served_is_an_error() {
+        let without = crd(serde_json::json!({ "type": "string" }));
+        assert_eq!(refresh_interval_default(&without, "v1").unwrap(), None);
+        let err = refresh_interval_default(&without, "v2").unwrap_err().to_string();
+        assert!(err.contains("does not serve v2"), "{err}");
+        let odd = refresh_interval_default(&crd(serde_json::json!({ "default": "soon" })), "v1");
+        let err = odd.unwrap_err().to_string();
+        assert!(
+            err.contains("spec.refreshInterval default: `soon` is not a duration"),
+            "{err}"
+        );
     }
 
     #[test]
