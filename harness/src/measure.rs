@@ -61,6 +61,11 @@ pub enum Metric {
     AuthRevokes,
     /// Requests with a root token from the app cluster's nodes during the method's run.
     RootRequestsFromApp,
+    /// Consumer pod created → its application container started, as the kubelet reports it
+    /// (`startedAt`, whole seconds) (ms).
+    AppStart,
+    /// The same for pods with only the application container and no secret, in the same run (ms).
+    PlainAppStart,
     /// One Kubernetes-auth login from a pod (ms).
     LoginLatency,
     /// Under a fault: the consumer pod was Running during the outage.

@@ -368,6 +368,25 @@ pub async fn node_addresses(client: &kube::Client) -> Result<Vec<String>> {
         .collect())
 }
 
+/// Pod created → `container` started running, in seconds, both as the cluster recorded them
+/// (whole seconds: creationTimestamp and the kubelet's startedAt).
+pub async fn container_start_delay(client: &kube::Client, namespace: &str, pod: &str, container: &str) -> Result<f64> {
+    let current = get(client, namespace, pod).await?;
+    let created = current.metadata.creation_timestamp.map(|t| t.0);
+    let statuses = current.status.and_then(|s| s.container_statuses).unwrap_or_default();
+    let started = statuses
+        .into_iter()
+        .find(|c| c.name == container)
+        .and_then(|c| c.state?.running?.started_at)
+        .map(|t| t.0);
+    match (created, started) {
+        (Some(created), Some(started)) => Ok((started.as_second() - created.as_second()) as f64),
+        _ => Err(Error::State(format!(
+            "pod {namespace}/{pod} has no creation time or its container {container} is not running"
+        ))),
+    }
+}
+
 /// A pod's phase (`Pending`, `Running`, ...), if it reports one.
 pub async fn phase(client: &kube::Client, namespace: &str, pod: &str) -> Result<Option<String>> {
     let pods: Api<Pod> = Api::namespaced(client.clone(), namespace);

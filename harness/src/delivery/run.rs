@@ -38,6 +38,10 @@ use crate::{
     wait,
 };
 
+const PLAIN_POD: &str = include_str!("../../../fixtures/delivery/plain-pod.yaml");
+/// Pods of the app-start baseline per method run.
+const PLAIN_PODS: usize = 3;
+
 /// How many consumers, rounds and rotations a run takes, and how long any one wait may last.
 #[derive(Clone, Copy, Debug)]
 pub struct Plan {
@@ -262,13 +266,13 @@ impl Run<'_> {
         let starting = Activity::begin(&self.env.activity, &self.label("install and pod starts"))?;
         // Installed components are shared by every run and stay; nothing to undo when interrupted.
         self.method.install(self.env.app, &self.env.target).await?;
-        let mut samples = Vec::new();
+        let mut samples = self.plain_app_starts(&starting).await?;
         let mut last_round = Vec::new();
         for round in 0..self.plan.rounds {
             let started = try_join_all((0..self.plan.consumers).map(|i| self.start(round, i, &starting))).await?;
             interrupt::failpoint("run-consumers-started");
             let (watched, delivered): (Vec<_>, Vec<_>) = started.into_iter().unzip();
-            samples.extend(delivered);
+            samples.extend(delivered.into_iter().flatten());
             if round + 1 < self.plan.rounds {
                 try_join_all(watched.iter().map(|w| self.remove(&w.consumer))).await?;
             } else {
@@ -314,23 +318,57 @@ impl Run<'_> {
         Ok(created)
     }
 
-    /// Creates consumer `i` of `round` and measures its delivery; `activity` is the phase it
-    /// runs in, whose neighbours the sample records.
-    pub(super) async fn start(&self, round: usize, i: usize, activity: &Activity) -> Result<(Watched, Sample)> {
+    /// The app-start baseline: pods with the application container alone, created together as
+    /// a round of consumers is; removed once measured.
+    async fn plain_app_starts(&self, activity: &Activity) -> Result<Vec<Sample>> {
+        let started = try_join_all((0..PLAIN_PODS).map(|i| async move {
+            let pod = format!("plain-{i}");
+            let manifest = apply::render(
+                PLAIN_POD,
+                &[
+                    ("NAMESPACE", self.namespace),
+                    ("POD", &pod),
+                    ("APP_CONTAINER", &super::app_container("[]")?),
+                ],
+            )?;
+            let mut seen = Seen::default();
+            seen.look(activity);
+            let created = now();
+            apply::apply(self.env.app, &manifest).await?;
+            pods::wait_running(self.env.app, self.namespace, &pod, self.plan.bound).await?;
+            let delay = pods::container_start_delay(self.env.app, self.namespace, &pod, APP).await?;
+            seen.look(activity);
+            apply::delete(self.env.app, &manifest).await?;
+            Ok::<_, Error>(
+                self.sample_ms(Metric::PlainAppStart, Duration::from_secs_f64(delay))
+                    .during(created, &seen.labels()),
+            )
+        }))
+        .await?;
+        Ok(started)
+    }
+
+    /// Creates consumer `i` of `round` and measures its delivery and its app container's start;
+    /// `activity` is the phase it runs in, whose neighbours the samples record.
+    pub(super) async fn start(&self, round: usize, i: usize, activity: &Activity) -> Result<(Watched, Vec<Sample>)> {
         let (consumer, expected) = self.consumer(round, i).await?;
         let mut seen = Seen::default();
         seen.look(activity);
         let created = self.create(&consumer).await?;
         pods::wait_running(self.env.app, self.namespace, &consumer.pod, self.plan.bound).await?;
+        let app_start = pods::container_start_delay(self.env.app, self.namespace, &consumer.pod, APP).await?;
         let added_containers = self.check_method_in_place(&consumer).await?;
         let mut changes = pods::follow_log(self.env.app, self.namespace, &consumer.pod, APP).await?;
         let delivered = self
             .seen(&mut changes, &consumer, &expected, created, self.plan.bound)
             .await?;
         seen.look(activity);
-        let sample = self
-            .sample_ms(Metric::DeliveryLatency, Duration::from_secs_f64(delivered - created))
-            .during(created, &seen.labels());
+        let samples = [
+            self.sample_ms(Metric::DeliveryLatency, Duration::from_secs_f64(delivered - created)),
+            self.sample_ms(Metric::AppStart, Duration::from_secs_f64(app_start)),
+        ]
+        .map(|s| s.during(created, &seen.labels()))
+        .to_vec();
         Ok((
             Watched {
                 consumer,
@@ -338,7 +376,7 @@ impl Run<'_> {
                 expected,
                 added_containers,
             },
-            sample,
+            samples,
         ))
     }
 

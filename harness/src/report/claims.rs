@@ -605,9 +605,16 @@ fn graded_value(name: &str, method: &str, run: &Measured) -> std::result::Result
                 _ => None,
             }
         }
+        "app_start_delay_added_p50" => {
+            let p50 = |metric| latency_percentile(&run.of(method, metric, None), 50.0);
+            match (p50(Metric::AppStart), p50(Metric::PlainAppStart)) {
+                // Under the baseline counts as no delay: both are whole seconds.
+                (Some(app), Some(plain)) => Some(Figure::of((app.value - plain.value).max(0.0))),
+                _ => None,
+            }
+        }
         // Named by the fixture, measured by the harness once their trials exist.
-        "app_start_delay_added_p50"
-        | "user_lines_per_app"
+        "user_lines_per_app"
         | "user_objects_per_app"
         | "user_keys_per_app"
         | "cluster_objects"
@@ -1007,6 +1014,11 @@ mod tests {
     fn performance(slow: f64) -> Vec<Sample> {
         let mut samples = [delivered("fast", &[1.0, 1.0]), delivered("slow", &[slow, slow])].concat();
         for (method, seconds) in [("fast", 1.0), ("slow", slow)] {
+            let start = |metric, s: f64| Sample::millis(method, "tuned", metric, Duration::from_secs_f64(s));
+            samples.push(start(Metric::AppStart, seconds + 1.0));
+            samples.push(start(Metric::PlainAppStart, 1.0));
+        }
+        for (method, seconds) in [("fast", 1.0), ("slow", slow)] {
             for profile in ["tuned", "defaults"] {
                 samples.push(Sample::millis(
                     method,
@@ -1020,7 +1032,7 @@ mod tests {
     }
 
     #[test]
-    fn r1_decides_performance_from_four_of_five_metrics_and_not_from_three() {
+    fn r1_decides_performance_from_four_of_five_metrics_and_not_from_three_or_fewer() {
         let table = comparison().unwrap();
         let row = table.row.iter().find(|r| r.feature == "Performance").unwrap();
         let samples = performance(10.0);
@@ -1035,11 +1047,21 @@ mod tests {
             "{evidence}"
         );
         assert!(
-            evidence.contains("not measured: app_start_delay_added_p50"),
+            evidence.contains("app_start_delay_added_p50 10.00 s (r 7.00, grade 2; best fast 1.00)"),
             "{evidence}"
         );
-        let tuned_only: Vec<Sample> = samples.into_iter().filter(|s| s.profile != "defaults").collect();
-        assert_eq!(on("High", "fast", &tuned_only), Verdict::NotMeasured);
+        let tuned_only: Vec<Sample> = samples.iter().filter(|s| s.profile != "defaults").cloned().collect();
+        assert_eq!(on("High", "fast", &tuned_only), Verdict::Confirmed);
+        let no_baseline: Vec<Sample> = tuned_only
+            .into_iter()
+            .filter(|s| s.metric != Metric::PlainAppStart)
+            .collect();
+        assert_eq!(on("High", "fast", &no_baseline), Verdict::NotMeasured);
+        let (_, evidence) = judge_method(&row.rule, "High", "fast", &Measured::new(&no_baseline), &table.graded);
+        assert!(
+            evidence.contains("not measured: app_start_delay_added_p50, rotation_p50_defaults"),
+            "{evidence}"
+        );
     }
 
     #[test]
