@@ -71,6 +71,10 @@ enum Command {
         /// without: figures of different runs are not comparable unlabelled).
         #[arg(long)]
         merge_runs: bool,
+        /// Also put the report (without its title and charts) into this Markdown file, between
+        /// its `<!-- report:begin -->` and `<!-- report:end -->` lines (README.md).
+        #[arg(long, value_name = "FILE")]
+        readme: Option<PathBuf>,
     },
 }
 
@@ -153,19 +157,43 @@ async fn dispatch(mut cli: Cli) -> crate::Result<ExitCode> {
         Command::Images(ImagesCommand::Build { online }) => images_build(online).await,
         Command::Up(args) => up::up(args, load()?, &cli.state_dir).await,
         Command::Down { export_logs } => up::down(load()?, &cli.state_dir, export_logs.as_deref()).await,
-        Command::Report { input, out, merge_runs } => {
+        Command::Report {
+            input,
+            out,
+            merge_runs,
+            readme,
+        } => {
             let out = out.unwrap_or_else(|| input.join("report"));
-            report(&input, &out, merge_runs)
+            report(&input, &out, merge_runs, readme.as_deref())
         }
     }
 }
 
 /// Renders the report into `out` from the samples in `input`.
-fn report(input: &std::path::Path, out: &std::path::Path, merge_runs: bool) -> crate::Result<ExitCode> {
+fn report(
+    input: &std::path::Path,
+    out: &std::path::Path,
+    merge_runs: bool,
+    readme: Option<&std::path::Path>,
+) -> crate::Result<ExitCode> {
     let samples = crate::report::read_samples(input)?;
+    // The README is checked before anything is written: a missing marker leaves nothing half-done.
+    let spliced = match readme {
+        Some(file) => {
+            let text =
+                std::fs::read_to_string(file).map_err(crate::Error::io(format!("cannot read {}", file.display())))?;
+            let md = crate::report::markdown(&crate::report::build(&samples));
+            Some((file, crate::report::splice_readme(&text, &md)?))
+        }
+        None => None,
+    };
     let report = crate::report::write(&samples, out, merge_runs)?;
     println!("{}", crate::report::markdown(&report));
     println!("report written to {}", out.display());
+    if let Some((file, text)) = spliced {
+        std::fs::write(file, text).map_err(crate::Error::io(format!("cannot write {}", file.display())))?;
+        println!("report put into {}", file.display());
+    }
     Ok(ExitCode::SUCCESS)
 }
 

@@ -439,6 +439,38 @@ pub fn write(samples: &[Sample], out: &Path, merge: bool) -> Result<Report> {
     Ok(report)
 }
 
+/// Where a README holds the report.
+const README_BEGIN: &str = "<!-- report:begin -->";
+const README_END: &str = "<!-- report:end -->";
+
+/// The report as a README section: without its title and charts, its headings two levels down.
+pub fn readme_section(md: &str) -> String {
+    let body = md.split_once("\n## Charts\n").map_or(md, |(body, _)| body);
+    body.lines()
+        .skip_while(|l| l.starts_with("# ") || l.is_empty())
+        .map(|l| match l.starts_with("## ") {
+            true => format!("##{l}"),
+            false => l.to_string(),
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// `readme` with the text between its report markers replaced by the report `md`.
+pub fn splice_readme(readme: &str, md: &str) -> Result<String> {
+    let missing = || {
+        Error::State(format!(
+            "the README has no {README_BEGIN} … {README_END} lines to put the report between"
+        ))
+    };
+    let (before, rest) = readme.split_once(README_BEGIN).ok_or_else(missing)?;
+    let (_, after) = rest.split_once(README_END).ok_or_else(missing)?;
+    Ok(format!(
+        "{before}{README_BEGIN}\n{}\n{README_END}{after}",
+        readme_section(md)
+    ))
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use std::time::Duration;
@@ -679,6 +711,38 @@ Measured alongside (other activities running while the samples were taken):
             })
             .count();
         assert_eq!(numbered, 60, "one evidence line per cell");
+    }
+
+    #[test]
+    fn the_committed_report_and_the_readmes_are_the_rendering_of_the_committed_samples() {
+        let root = crate::fixtures::repo_root();
+        let samples = read_samples(&root.join("docs/report")).unwrap();
+        let md = markdown(&build(&samples));
+        let committed = std::fs::read_to_string(root.join("docs/report/report.md")).unwrap();
+        assert!(
+            committed == md,
+            "docs/report/report.md is stale: run `harness report --in docs/report --out docs/report --readme README.md`"
+        );
+        let readme = std::fs::read_to_string(root.join("README.md")).unwrap();
+        assert!(
+            splice_readme(&readme, &md).unwrap() == readme,
+            "README.md's report is stale: run `harness report --in docs/report --out docs/report --readme README.md`"
+        );
+    }
+
+    #[test]
+    fn a_readme_without_markers_is_refused() {
+        let err = splice_readme("# x\n", "# r\n").unwrap_err().to_string();
+        assert!(err.contains("no <!-- report:begin -->"), "{err}");
+        let spliced = splice_readme(
+            "a\n<!-- report:begin -->\nold\n<!-- report:end -->\nb\n",
+            "# T\n\n## S\n\nx\n\n## Charts\n\n![c](c.svg)\n",
+        )
+        .unwrap();
+        assert_eq!(
+            spliced,
+            "a\n<!-- report:begin -->\n#### S\n\nx\n<!-- report:end -->\nb\n"
+        );
     }
 
     #[test]
