@@ -27,13 +27,17 @@ pub fn render(template: &str, values: &[(&str, &str)]) -> Result<String> {
     }
 }
 
-/// Parses every document of `yaml` into an object (empty documents are skipped).
-pub fn parse(yaml: &str) -> Result<Vec<DynamicObject>> {
+/// Every document of `yaml` as a JSON value (empty documents are skipped).
+pub fn documents(yaml: &str) -> Result<Vec<serde_json::Value>> {
     let documents: Vec<serde_json::Value> =
         serde_saphyr::from_str_multiple(yaml).map_err(|e| Error::State(format!("invalid manifest YAML: {e}")))?;
-    documents
+    Ok(documents.into_iter().filter(|d| !d.is_null()).collect())
+}
+
+/// Parses every document of `yaml` into an object (empty documents are skipped).
+pub fn parse(yaml: &str) -> Result<Vec<DynamicObject>> {
+    documents(yaml)?
         .into_iter()
-        .filter(|d| !d.is_null())
         .map(|d| serde_json::from_value(d).map_err(|e| Error::State(format!("invalid manifest object: {e}"))))
         .collect()
 }

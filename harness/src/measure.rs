@@ -66,6 +66,17 @@ pub enum Metric {
     AppStart,
     /// The same for pods with only the application container and no secret, in the same run (ms).
     PlainAppStart,
+    /// Lines a user writes for one app beyond the plain pod: the non-blank, non-comment lines of
+    /// a consumer's manifests, a pasted PEM block counting as one.
+    UserLinesPerApp,
+    /// Kubernetes objects a user writes for one app beyond the plain pod, each container written
+    /// into its pod spec besides the app's counting as one more.
+    UserObjectsPerApp,
+    /// Distinct key paths (kind and mapping keys) of a consumer's manifests the plain pod has not.
+    UserKeysPerApp,
+    /// Distinct (verb, resource) pairs the ClusterRoles bound to the service accounts of the
+    /// method's per-cluster components grant.
+    ClusterRbacPairs,
     /// One Kubernetes-auth login from a pod (ms).
     LoginLatency,
     /// Under a fault: the consumer pod was Running during the outage.

@@ -11,6 +11,7 @@
 
 pub mod activity;
 pub mod audit;
+pub mod complexity;
 pub mod fault;
 pub mod footprint;
 pub mod methods;

@@ -5,7 +5,8 @@
 //! 3. in the last round's pods, rotate the secret in Vault at random phases and time each write →
 //!    the application container seeing the change; no pod may restart;
 //! 4. read the overhead at steady state, what the method requests and where the admitted pod keeps
-//!    the secret, and Vault's request load from its audit log.
+//!    the secret, what a user writes per app and the RBAC its components hold (the Complexity
+//!    figures, see [`complexity`]), and Vault's request load from its audit log.
 //!
 //! Installing and starting pods are CPU-bound: they run behind the [`activity::Gate`], one method
 //! at a time (across processes too); rotations and what follows are timer-bound and overlap with
@@ -27,7 +28,7 @@ use tokio::sync::mpsc::UnboundedReceiver;
 use super::{
     APP, Consumer, Method, Profile, SECRETS_DIR, Target,
     activity::{Activity, Gate, Seen},
-    audit, footprint, overhead,
+    audit, complexity, footprint, overhead,
 };
 use crate::{
     Error, Result, apply, evidence, interrupt,
@@ -244,6 +245,15 @@ impl Run<'_> {
                 .into_iter()
                 .map(|s| s.during(read_at, &seen.labels())),
         );
+        if let Some(first) = last_round.first() {
+            let counted_at = now();
+            samples.extend(
+                self.complexity(&first.consumer)
+                    .await?
+                    .into_iter()
+                    .map(|s| s.during(counted_at, &seen.labels())),
+            );
+        }
         samples.extend(
             self.vault_load(last_round.len(), rotation_start, rotation_end)
                 .await?
@@ -323,14 +333,7 @@ impl Run<'_> {
     async fn plain_app_starts(&self, activity: &Activity) -> Result<Vec<Sample>> {
         let started = try_join_all((0..PLAIN_PODS).map(|i| async move {
             let pod = format!("plain-{i}");
-            let manifest = apply::render(
-                PLAIN_POD,
-                &[
-                    ("NAMESPACE", self.namespace),
-                    ("POD", &pod),
-                    ("APP_CONTAINER", &super::app_container("[]")?),
-                ],
-            )?;
+            let manifest = plain_pod(self.namespace, &pod)?;
             let mut seen = Seen::default();
             seen.look(activity);
             let created = now();
@@ -346,6 +349,40 @@ impl Run<'_> {
         }))
         .await?;
         Ok(started)
+    }
+
+    /// The Complexity row's figures: what a user writes for `consumer` beyond the plain pod, and
+    /// the RBAC pairs the method's components hold cluster-wide ("not applicable" without any).
+    async fn complexity(&self, consumer: &Consumer) -> Result<Vec<Sample>> {
+        let manifests = self.method.manifests(&self.env.target, consumer, self.plan.profile)?;
+        let plain = plain_pod(self.namespace, "plain-0")?;
+        let count = |metric, n: usize, unit| self.sample(metric, n as f64, unit);
+        let rbac_pairs = match self.method.components() {
+            Some(components) => count(
+                Metric::ClusterRbacPairs,
+                complexity::cluster_rbac_pairs(self.env.app, components.namespace).await?,
+                "pairs",
+            ),
+            None => self.not_applicable(Metric::ClusterRbacPairs),
+        };
+        Ok(vec![
+            count(
+                Metric::UserLinesPerApp,
+                complexity::user_lines_per_app(&manifests, &plain),
+                "lines",
+            ),
+            count(
+                Metric::UserObjectsPerApp,
+                complexity::user_objects_per_app(&manifests, &plain)?,
+                "objects",
+            ),
+            count(
+                Metric::UserKeysPerApp,
+                complexity::user_keys_per_app(&manifests, &plain)?,
+                "keys",
+            ),
+            rbac_pairs,
+        ])
     }
 
     /// Creates consumer `i` of `round` and measures its delivery and its app container's start;
@@ -695,6 +732,19 @@ impl Run<'_> {
         let kv = &self.env.target.cfg.kv;
         self.env.writer.kv(&kv.mount, kv.version).put(secret_name, data).await
     }
+}
+
+/// The app-start baseline's pod `pod`: the application container alone, no secret; also what
+/// the Complexity figures count a consumer's manifests against.
+pub(super) fn plain_pod(namespace: &str, pod: &str) -> Result<String> {
+    apply::render(
+        PLAIN_POD,
+        &[
+            ("NAMESPACE", namespace),
+            ("POD", pod),
+            ("APP_CONTAINER", &super::app_container("[]")?),
+        ],
+    )
 }
 
 pub(super) fn now() -> f64 {

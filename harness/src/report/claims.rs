@@ -585,6 +585,7 @@ fn graded_value(name: &str, method: &str, run: &Measured) -> std::result::Result
             }
         })
     };
+    let count = |metric| value(metric).map(Figure::of);
     let cost = |per_pod, per_cluster| Some(Figure::of(value(per_pod)? * COST_PODS + value(per_cluster)?));
     Ok(match name {
         "delivery_p50" => latency_percentile(&run.of(method, Metric::DeliveryLatency, None), 50.0),
@@ -613,12 +614,12 @@ fn graded_value(name: &str, method: &str, run: &Measured) -> std::result::Result
                 _ => None,
             }
         }
+        "user_lines_per_app" => count(Metric::UserLinesPerApp),
+        "user_objects_per_app" => count(Metric::UserObjectsPerApp),
+        "user_keys_per_app" => count(Metric::UserKeysPerApp),
+        "cluster_rbac_pairs" => count(Metric::ClusterRbacPairs),
         // Named by the fixture, measured by the harness once their trials exist.
-        "user_lines_per_app"
-        | "user_objects_per_app"
-        | "user_keys_per_app"
-        | "cluster_objects"
-        | "cluster_rbac_pairs"
+        "cluster_objects"
         | "scale_vault_rpm_slope"
         | "scale_memory_slope"
         | "scale_requested_cpu_per_replica"
@@ -1060,6 +1061,52 @@ mod tests {
         let (_, evidence) = judge_method(&row.rule, "High", "fast", &Measured::new(&no_baseline), &table.graded);
         assert!(
             evidence.contains("not measured: app_start_delay_added_p50, rotation_p50_defaults"),
+            "{evidence}"
+        );
+    }
+
+    /// Complexity over two methods: `complex` writes 10× as much per app and holds RBAC pairs;
+    /// `simple` has no components (its pairs do not apply: 0).
+    fn complexity() -> Vec<Sample> {
+        let mut samples = [delivered("simple", &[1.0]), delivered("complex", &[1.0])].concat();
+        for (method, lines, objects, keys) in [("simple", 10.0, 1.0, 5.0), ("complex", 100.0, 10.0, 50.0)] {
+            samples.push(sample(method, "tuned", Metric::UserLinesPerApp, lines));
+            samples.push(sample(method, "tuned", Metric::UserObjectsPerApp, objects));
+            samples.push(sample(method, "tuned", Metric::UserKeysPerApp, keys));
+        }
+        samples.push(Sample::not_applicable("simple", "tuned", Metric::ClusterRbacPairs));
+        samples.push(sample("complex", "tuned", Metric::ClusterRbacPairs, 40.0));
+        samples
+    }
+
+    #[test]
+    fn r1_decides_complexity_from_four_of_five_metrics_and_not_from_three() {
+        let table = comparison().unwrap();
+        let row = table.row.iter().find(|r| r.feature == "Complexity").unwrap();
+        let samples = complexity();
+        let on = |cell: &str, method: &str, samples: &[Sample]| judge_one(&row.rule, cell, method, samples);
+        assert_eq!(on("Low", "simple", &samples), Verdict::Confirmed);
+        assert_eq!(on("Medium", "simple", &samples), Verdict::Partly);
+        assert_eq!(on("Low", "complex", &samples), Verdict::Contradicted);
+        assert_eq!(on("High", "complex", &samples), Verdict::Confirmed);
+        let (_, evidence) = judge_method(&row.rule, "High", "complex", &Measured::new(&samples), &table.graded);
+        for figure in [
+            "user_lines_per_app 100.00 lines (r 7.00, grade 2; best simple 10.00)",
+            "user_objects_per_app 10.00 objects (r 5.50, grade 2; best simple 1.00)",
+            "user_keys_per_app 50.00 keys (r 8.50, grade 2; best simple 5.00)",
+            "cluster_rbac_pairs 40.00 pairs (r 41.00, grade 2; best simple 0.00)",
+            "not measured: cluster_objects",
+        ] {
+            assert!(evidence.contains(figure), "{figure} in {evidence}");
+        }
+        let three: Vec<Sample> = samples
+            .into_iter()
+            .filter(|s| s.metric != Metric::ClusterRbacPairs)
+            .collect();
+        assert_eq!(on("Low", "simple", &three), Verdict::NotMeasured);
+        let (_, evidence) = judge_method(&row.rule, "Low", "simple", &Measured::new(&three), &table.graded);
+        assert!(
+            evidence.contains("not measured: cluster_objects, cluster_rbac_pairs"),
             "{evidence}"
         );
     }
