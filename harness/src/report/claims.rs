@@ -44,6 +44,9 @@ pub struct Thresholds {
 pub struct Row {
     pub feature: String,
     pub cells: Vec<String>,
+    /// A choice of the harness's fixtures the row's verdicts depend on, printed with them.
+    #[serde(default)]
+    pub caveat: Option<String>,
     #[serde(flatten)]
     pub rule: Rule,
 }
@@ -232,6 +235,10 @@ pub fn judge(table: &Comparison, samples: &[Sample]) -> Vec<Judged> {
                     };
                     (verdict, evidence, methods)
                 }
+            };
+            let evidence = match &row.caveat {
+                Some(caveat) => format!("{evidence} (fixture choice: {caveat})"),
+                None => evidence,
             };
             judged.push(Judged {
                 number: judged.len() + 1,
