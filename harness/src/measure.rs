@@ -77,6 +77,22 @@ pub enum Metric {
     /// Distinct (verb, resource) pairs the ClusterRoles bound to the service accounts of the
     /// method's per-cluster components grant.
     ClusterRbacPairs,
+    /// S1: whether the app cluster's etcd holds the delivered value in plaintext (1). On a kind
+    /// cluster the harness made, read from the control-plane node's etcd database when a Secret
+    /// in the consumer's namespace holds the value (0 without looking when none does); elsewhere
+    /// that Secret stands in. `observed` says which Secret and what was read.
+    SecretInEtcdPlaintext,
+    /// S3: privileged containers and hostPath volumes in the method's component pods (once per
+    /// workload) and in what it added to the consumer pod; `observed` names them.
+    PrivilegedOrHostPath,
+    /// S4: what the component pods' service accounts may do in every namespace (create
+    /// `serviceaccounts/token`, get or list `secrets`), each allowed power one, plus the
+    /// mutating webhooks on pod creation served from the components' namespace; `observed` names
+    /// them.
+    ClusterWidePowers,
+    /// S5: whether a service account allowed only to get and list Secrets in the consumer's
+    /// namespace reads a Secret holding every delivered value (1); `observed` names the Secret.
+    ReadableWithGetSecrets,
     /// One Kubernetes-auth login from a pod (ms).
     LoginLatency,
     /// Under a fault: the consumer pod was Running during the outage.

@@ -179,7 +179,7 @@ impl Kind {
             images: self.images,
         };
         let client = cluster.client().await?;
-        wait_node_ready(&client, &format!("{name}-control-plane")).await?;
+        wait_node_ready(&client, &control_plane(name)).await?;
         let to_load = match self.images {
             ImageSource::Offline => vec![],
             ImageSource::Online => local_images(),
@@ -318,26 +318,24 @@ pub fn kind_binary() -> Result<PathBuf> {
     })
 }
 
+/// The Docker container (and node name) of cluster `name`'s control-plane node.
+pub fn control_plane(name: &str) -> String {
+    format!("{name}-control-plane")
+}
+
 async fn node_address(name: &str, log: &Path) -> Result<String> {
+    let node = control_plane(name);
     let mut inspect = Command::new("docker");
     inspect.args([
         "inspect",
         "--format",
         "{{range $net, $cfg := .NetworkSettings.Networks}}{{if eq $net \"kind\"}}{{$cfg.IPAddress}}{{end}}{{end}}",
-        &format!("{name}-control-plane"),
+        &node,
     ]);
-    let out = run_logged(
-        &format!("docker inspect {name}-control-plane"),
-        &mut inspect,
-        log,
-        SHORT_COMMAND,
-    )
-    .await?;
+    let out = run_logged(&format!("docker inspect {node}"), &mut inspect, log, SHORT_COMMAND).await?;
     let address = out.trim().to_string();
     if address.is_empty() {
-        return Err(Error::State(format!(
-            "{name}-control-plane has no address on the kind network"
-        )));
+        return Err(Error::State(format!("{node} has no address on the kind network")));
     }
     Ok(address)
 }

@@ -53,16 +53,21 @@ pub struct Cluster {
 impl Cluster {
     /// A client for this cluster's API, from the host.
     pub async fn client(&self) -> Result<kube::Client> {
+        let config = self.config().await?;
+        kube::Client::try_from(config).map_err(|e| Error::State(format!("client for cluster {}: {e}", self.name)))
+    }
+
+    /// The client configuration [`Cluster::client`] uses: for clients of another identity.
+    pub async fn config(&self) -> Result<kube::Config> {
         let kubeconfig = Kubeconfig::read_from(&self.kubeconfig)
             .map_err(|e| Error::State(format!("cannot read {}: {e}", self.kubeconfig.display())))?;
         let options = KubeConfigOptions {
             context: Some(self.context.clone()),
             ..Default::default()
         };
-        let config = kube::Config::from_custom_kubeconfig(kubeconfig, &options)
+        kube::Config::from_custom_kubeconfig(kubeconfig, &options)
             .await
-            .map_err(|e| Error::State(format!("kubeconfig for cluster {}: {e}", self.name)))?;
-        kube::Client::try_from(config).map_err(|e| Error::State(format!("client for cluster {}: {e}", self.name)))
+            .map_err(|e| Error::State(format!("kubeconfig for cluster {}: {e}", self.name)))
     }
 }
 

@@ -305,8 +305,8 @@ spec:
             }
         });
         let expected = [
-            ("agent_sidecar tuned", 69, 3, 14),
-            ("agent_sidecar defaults", 69, 3, 14),
+            ("agent_sidecar tuned", 68, 3, 14),
+            ("agent_sidecar defaults", 68, 3, 14),
             ("injector tuned", 7, 0, 6),
             ("injector defaults", 6, 0, 5),
             ("eso tuned", 40, 2, 26),

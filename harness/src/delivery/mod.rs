@@ -12,6 +12,7 @@
 pub mod activity;
 pub mod audit;
 pub mod complexity;
+pub mod exposure;
 pub mod fault;
 pub mod footprint;
 pub mod methods;
@@ -27,7 +28,7 @@ use kube::api::ApiResource;
 use crate::{
     Error, Result, apply,
     cluster::kind::ImageSource,
-    config::Config,
+    config::{Config, SubstrateKind},
     secret::{SecretData, SecretString},
     vault::in_cluster::ClusterVault,
 };
@@ -220,6 +221,15 @@ impl Target<'_> {
         }
     }
 
+    /// The Docker container of the app cluster's control-plane node, when the app cluster is a
+    /// kind cluster the harness made (`clusters.substrate = "kind"`); `None` on an existing one.
+    pub fn kind_control_plane(&self) -> Option<String> {
+        match self.cfg.clusters.substrate {
+            SubstrateKind::Kind => Some(crate::cluster::kind::control_plane(&self.cfg.clusters.app)),
+            SubstrateKind::Existing => None,
+        }
+    }
+
     pub fn ca_pem_base64(&self) -> String {
         use base64::Engine;
         base64::engine::general_purpose::STANDARD.encode(self.ca_pem)
@@ -263,13 +273,14 @@ pub fn files_as_fields(files: &Files) -> SecretData {
     )
 }
 
-/// Parses the `key=value` lines a delivery method renders into the app's file.
-pub fn parse_rendered(text: &str) -> SecretData {
-    SecretData::new(
-        text.lines()
-            .filter_map(|l| l.split_once('='))
-            .map(|(k, v)| (k.to_string(), SecretString::from(v))),
-    )
+/// The secret's fields from a template's `toJSON` output: a JSON object of strings, so values
+/// with spaces, quotes, `=` or newlines come through intact.
+pub fn parse_json_fields(text: &str) -> Result<SecretData> {
+    let fields: BTreeMap<String, String> = serde_json::from_str(text.trim())
+        .map_err(|e| Error::State(format!("the rendered file is not a JSON object of strings: {e}")))?;
+    Ok(SecretData::new(
+        fields.into_iter().map(|(k, v)| (k, SecretString::from(v))),
+    ))
 }
 
 #[cfg(test)]
@@ -278,10 +289,14 @@ mod tests {
     use crate::secret::ExposeSecret;
 
     #[test]
-    fn rendered_lines_become_fields() {
-        let data = parse_rendered("password=a=b\nusername=admin\n\n");
-        assert_eq!(data.keys().collect::<Vec<_>>(), ["password", "username"]);
-        assert_eq!(data.get("password").unwrap().expose_secret(), "a=b");
+    fn json_fields_keep_spaces_quotes_and_newlines_and_anything_else_is_refused() {
+        let data =
+            parse_json_fields("{\"note\":\"a \\\"b\\\"\\nc=d\",\"password\":\"x y\",\"user\":\"admin\"}\n").unwrap();
+        assert_eq!(data.keys().collect::<Vec<_>>(), ["note", "password", "user"]);
+        assert_eq!(data.get("note").unwrap().expose_secret(), "a \"b\"\nc=d");
+        assert_eq!(data.get("password").unwrap().expose_secret(), "x y");
+        let err = parse_json_fields("password=x").unwrap_err().to_string();
+        assert!(err.contains("not a JSON object of strings"), "{err}");
     }
 
     #[test]
@@ -355,6 +370,11 @@ pub(crate) mod tests_support {
     pub fn target_with(kv_version: u8, check: impl FnOnce(&Target<'_>)) {
         let mut cfg = Config::default();
         cfg.kv.version = kv_version;
+        target_on(&cfg, check)
+    }
+
+    /// Runs `check` with a target on `cfg`.
+    pub fn target_on(cfg: &Config, check: impl FnOnce(&Target<'_>)) {
         let vault = ClusterVault {
             flavor: Flavor::OpenBao,
             endpoint: Endpoint {
@@ -364,7 +384,7 @@ pub(crate) mod tests_support {
             kubernetes_auth_mount: "kubernetes".into(),
         };
         check(&Target {
-            cfg: &cfg,
+            cfg,
             vault: &vault,
             ca_pem: "-----BEGIN CERTIFICATE-----\nx\n-----END CERTIFICATE-----\n",
             images: ImageSource::Offline,

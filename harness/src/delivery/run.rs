@@ -6,7 +6,8 @@
 //!    the application container seeing the change; no pod may restart;
 //! 4. read the overhead at steady state, what the method requests and where the admitted pod keeps
 //!    the secret, what a user writes per app and the RBAC its components hold (the Complexity
-//!    figures, see [`complexity`]), and Vault's request load from its audit log.
+//!    figures, see [`complexity`]), the Security row's exposures (see [`exposure`]), and Vault's
+//!    request load from its audit log.
 //!
 //! Installing and starting pods are CPU-bound: they run behind the [`activity::Gate`], one method
 //! at a time (across processes too); rotations and what follows are timer-bound and overlap with
@@ -28,7 +29,7 @@ use tokio::sync::mpsc::UnboundedReceiver;
 use super::{
     APP, Consumer, Method, Profile, SECRETS_DIR, Target,
     activity::{Activity, Gate, Seen},
-    audit, complexity, footprint, overhead,
+    audit, complexity, exposure, footprint, overhead,
 };
 use crate::{
     Error, Result, apply, evidence, interrupt,
@@ -93,6 +94,8 @@ impl Plan {
 pub struct Env<'a> {
     /// The app cluster, where consumers and the method's components run.
     pub app: &'a kube::Client,
+    /// What `app` was built from: for clients of the app cluster with another identity.
+    pub app_config: &'a kube::Config,
     /// The vault cluster, whose Vault pod log is the audit log.
     pub vault_cluster: &'a kube::Client,
     /// A Vault client allowed to write the delivered secrets (the harness's root token).
@@ -102,6 +105,8 @@ pub struct Env<'a> {
     pub versions: BTreeMap<String, String>,
     /// Where running phases declare themselves and the pod-start gate lives ([`super::activity::dir`]).
     pub activity: PathBuf,
+    /// Where the commands a run executes on the host (`docker exec`) are logged.
+    pub logs: PathBuf,
 }
 
 /// The samples of one method in one profile.
@@ -252,6 +257,13 @@ impl Run<'_> {
                     .await?
                     .into_iter()
                     .map(|s| s.during(counted_at, &seen.labels())),
+            );
+            let exposed_at = now();
+            samples.extend(
+                self.exposures(first)
+                    .await?
+                    .into_iter()
+                    .map(|s| s.during(exposed_at, &seen.labels())),
             );
         }
         samples.extend(
@@ -445,6 +457,12 @@ impl Run<'_> {
         }
     }
 
+    /// What the application container holds now; an error when its files do not decode.
+    pub(super) async fn app_holds(&self, consumer: &Consumer) -> Result<SecretData> {
+        let files = pods::read_files(self.env.app, self.namespace, &consumer.pod, APP, SECRETS_DIR).await?;
+        self.method.decode(&files)
+    }
+
     async fn app_reads(&self, consumer: &Consumer, expected: &SecretData) -> Result<Reads> {
         let files = pods::read_files(self.env.app, self.namespace, &consumer.pod, APP, SECRETS_DIR).await?;
         let seen = match self.method.decode(&files) {
@@ -577,9 +595,8 @@ impl Run<'_> {
     }
 
     /// Whether the secret is also stored as a Kubernetes Secret: one in the consumer's namespace
-    /// holding every value the app container holds (what etcd itself stores is not read here).
+    /// holding every value the app container holds (what etcd makes of it is exposure S1's).
     async fn stored_as_secret(&self, watched: &Watched, activity: &Activity) -> Result<Sample> {
-        use crate::secret::ExposeSecret;
         use k8s_openapi::api::core::v1::Secret;
         let secrets = kube::Api::<Secret>::namespaced(self.env.app.clone(), self.namespace)
             .list(&Default::default())
@@ -588,13 +605,10 @@ impl Run<'_> {
         let read_at = now();
         let mut seen = Seen::default();
         seen.look(activity);
-        let stored = secrets.items.iter().any(|secret| {
-            let data = secret.data.clone().unwrap_or_default();
-            watched.expected.iter().all(|(key, value)| {
-                data.get(key)
-                    .is_some_and(|bytes| bytes.0 == value.expose_secret().as_bytes())
-            })
-        });
+        let stored = secrets
+            .items
+            .iter()
+            .any(|secret| exposure::holds_every_value(secret, &watched.expected));
         Ok(self
             .sample(Metric::StoredAsKubernetesSecret, if stored { 1.0 } else { 0.0 }, "bool")
             .during(read_at, &seen.labels()))

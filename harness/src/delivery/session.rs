@@ -19,6 +19,7 @@ pub struct Session {
     /// applies only to lease-less (KV v2) secrets. The read policy (`<mount>*`) covers this mount.
     pub cfg: Config,
     pub app: kube::Client,
+    pub app_config: kube::Config,
     pub vault_cluster: kube::Client,
     pub writer: Vault,
     pub vault: in_cluster::ClusterVault,
@@ -41,7 +42,9 @@ impl Session {
             })
         };
         let images = pick(Role::App)?.images;
-        let app = pick(Role::App)?.client().await?;
+        let app_config = pick(Role::App)?.config().await?;
+        let app = kube::Client::try_from(app_config.clone())
+            .map_err(|e| Error::State(format!("client for the app cluster: {e}")))?;
         let vault_cluster = pick(Role::Vault)?.client().await?;
         let vault = in_cluster::load(state_dir)?;
         let writer = in_cluster::root(state_dir)?;
@@ -75,6 +78,7 @@ impl Session {
         Ok(Session {
             cfg,
             app,
+            app_config,
             vault_cluster,
             writer,
             vault,
@@ -88,6 +92,7 @@ impl Session {
     pub fn env(&self) -> run::Env<'_> {
         run::Env {
             app: &self.app,
+            app_config: &self.app_config,
             vault_cluster: &self.vault_cluster,
             writer: &self.writer,
             target: Target {
@@ -98,6 +103,7 @@ impl Session {
             },
             versions: self.versions.clone(),
             activity: activity::dir(&self.state_dir),
+            logs: cluster::dir(&self.state_dir).join("logs"),
         }
     }
 

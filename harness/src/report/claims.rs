@@ -279,7 +279,7 @@ fn judge_method(rule: &Rule, cell: &str, method: &str, run: &Measured, graded: &
         Rule::Authentication => authentication(cell, method, run),
         Rule::Configuration => not_yet("where each per-app setting lives (config_channels)"),
         Rule::UseCase => not_yet("the PKI dynamic-secret trial (dyn_gap_s, dyn_issues_per_pod, dyn_leases_left)"),
-        Rule::Security => security_measured_so_far(method, run),
+        Rule::Security => security(cell, method, run),
         Rule::Probes { probes } => not_yet(&format!("the probes {}", probes.join(", "))),
         Rule::NotMeasurable { reason } => (Verdict::NotMeasurable, reason.clone()),
     }
@@ -493,16 +493,95 @@ fn ecosystem(method: &str, run: &Measured) -> (Verdict, String) {
     }
 }
 
-/// R3 needs all five exposures; until S1 and S3–S5 are measured the cell says what is.
-fn security_measured_so_far(method: &str, run: &Measured) -> (Verdict, String) {
-    let (verdict, mut evidence) = not_yet(
-        "exposures S1 (etcd plaintext), S3 (privileged or hostPath components), S4 (cluster-wide powers), S5 (readable with get secrets)",
-    );
-    if let Some(s2) = run.first(method, Metric::SecretMountTmpfs) {
-        let on_disk = if s2.value > 0.0 { "no (tmpfs)" } else { "yes" };
-        evidence = format!("S2, a copy on node disk: {on_disk}; {evidence}");
+/// R3's exposures: how evidence names each, the sample it is read from, and whether a sample
+/// shows it (S2's sample is 1 for tmpfs: exposed at 0).
+const EXPOSURES: [(&str, Metric); 5] = [
+    ("S1 etcd plaintext", Metric::SecretInEtcdPlaintext),
+    ("S2 copy on node disk", Metric::SecretMountTmpfs),
+    ("S3 privileged or hostPath", Metric::PrivilegedOrHostPath),
+    ("S4 cluster-wide powers", Metric::ClusterWidePowers),
+    ("S5 readable with get secrets", Metric::ReadableWithGetSecrets),
+];
+
+fn exposed(sample: &Sample) -> bool {
+    match sample.metric {
+        Metric::SecretMountTmpfs => sample.value == 0.0,
+        _ => sample.value > 0.0,
     }
-    (verdict, evidence)
+}
+
+/// One method's reading of each exposure, in [`EXPOSURES`]' order; `None` where the run did not
+/// measure it.
+fn exposure_samples<'a>(method: &str, run: &Measured<'a>) -> [Option<&'a Sample>; 5] {
+    EXPOSURES.map(|(_, metric)| run.first(method, metric))
+}
+
+/// E: the exposures a method shows, when the run measured all five.
+fn exposure_count(method: &str, run: &Measured) -> Option<usize> {
+    let samples = exposure_samples(method, run);
+    samples
+        .iter()
+        .all(Option::is_some)
+        .then(|| samples.iter().flatten().filter(|s| exposed(s)).count())
+}
+
+/// The fewest exposures of the run's methods that have all five measured, and those methods.
+fn fewest_exposures<'r>(run: &'r Measured) -> Option<(usize, Vec<&'r str>)> {
+    let counts: Vec<(&str, usize)> = run
+        .methods
+        .iter()
+        .filter_map(|m| exposure_count(m, run).map(|e| (m.as_str(), e)))
+        .collect();
+    let fewest = counts.iter().map(|(_, e)| *e).min()?;
+    Some((
+        fewest,
+        counts.iter().filter(|(_, e)| *e == fewest).map(|(m, _)| *m).collect(),
+    ))
+}
+
+/// "S1 etcd plaintext: yes (what the sample observed)".
+fn exposure_line(name: &str, sample: &Sample) -> String {
+    let answer = if exposed(sample) { "yes" } else { "no" };
+    match sample.observed.as_deref() {
+        Some(observed) if !observed.is_empty() => format!("{name}: {answer} ({observed})"),
+        _ => format!("{name}: {answer}"),
+    }
+}
+
+/// R3: E exposures against the fewest of the run's methods, a root-token request from the app
+/// cluster (any profile) making it grade 2; only "High" (grade 0) has a reading.
+fn security(cell: &str, method: &str, run: &Measured) -> (Verdict, String) {
+    const HIGH: u8 = 0;
+    if cell != "High" {
+        return (Verdict::NotMeasured, format!("R3 has no reading for {cell:?}"));
+    }
+    let samples = exposure_samples(method, run);
+    let mut lines = Vec::new();
+    let mut missing = Vec::new();
+    for ((name, metric), sample) in EXPOSURES.iter().zip(samples) {
+        match sample {
+            Some(sample) => lines.push(exposure_line(name, sample)),
+            None => missing.push(format!("{name} ({metric})")),
+        }
+    }
+    let (Some(exposures), Some((fewest, fewest_methods))) = (exposure_count(method, run), fewest_exposures(run)) else {
+        lines.push(format!("not measured: {}", missing.join(", ")));
+        return (Verdict::NotMeasured, lines.join("; "));
+    };
+    let root_samples = run.of(method, Metric::RootRequestsFromApp, None);
+    let root = root_samples.iter().any(|s| s.value > 0.0);
+    let grade = security_grade(exposures, fewest, root);
+    lines.push(format!(
+        "E = {exposures}; fewest {fewest} ({})",
+        fewest_methods.join(", ")
+    ));
+    lines.push(match (root_samples.is_empty(), root) {
+        (true, _) => "root-token requests from the app cluster: not measured".into(),
+        (false, true) => "a root token was used from the app cluster: grade 2".into(),
+        (false, false) => "no root-token request from the app cluster".into(),
+    });
+    lines.push(format!("grade {grade}, claimed High = grade {HIGH}"));
+    (verdict_from_distance(grade.abs_diff(HIGH)), lines.join("; "))
 }
 
 /// R3's grade: exposures against the run's fewest; a root token in the app cluster is grade 2.
@@ -1131,6 +1210,79 @@ mod tests {
         assert_eq!(verdict_from_distance(0), Verdict::Confirmed);
         assert_eq!(verdict_from_distance(1), Verdict::Partly);
         assert_eq!(verdict_from_distance(2), Verdict::Contradicted);
+    }
+
+    /// A method's five exposure samples (`exposed[i]` for S(i+1); S2 as its tmpfs reading) and
+    /// its root-token requests, in the tuned profile.
+    fn exposures(method: &str, exposed: [bool; 5], root_requests: f64) -> Vec<Sample> {
+        let mut samples = delivered(method, &[1.0]);
+        for (i, (_, metric)) in EXPOSURES.iter().enumerate() {
+            let value = match (metric, exposed[i]) {
+                (Metric::SecretMountTmpfs, true) => 0.0,
+                (Metric::SecretMountTmpfs, false) => 1.0,
+                (_, true) => 1.0,
+                (_, false) => 0.0,
+            };
+            let observed = match (metric, exposed[i]) {
+                (Metric::SecretMountTmpfs, true) => "ext4",
+                (Metric::SecretMountTmpfs, false) => "tmpfs",
+                (_, true) => "found",
+                (_, false) => "none",
+            };
+            samples.push(sample(method, "tuned", *metric, value).observed(observed));
+        }
+        samples.push(sample(method, "defaults", Metric::RootRequestsFromApp, root_requests));
+        samples
+    }
+
+    #[test]
+    fn r3_grades_exposures_against_the_runs_fewest_and_a_root_token_is_grade_2() {
+        let none = [false; 5];
+        let samples = [
+            exposures("clean", none, 0.0),
+            exposures("one", [true, false, false, false, false], 0.0),
+            exposures("two", [false, true, true, false, false], 0.0),
+            exposures("three", [false, false, true, true, true], 0.0),
+            exposures("root", none, 2.0),
+            exposures("unread", none, 0.0)
+                .into_iter()
+                .filter(|s| !matches!(s.metric, Metric::ClusterWidePowers | Metric::SecretInEtcdPlaintext))
+                .collect(),
+        ]
+        .concat();
+        let high = |method: &str| judge_one(&Rule::Security, "High", method, &samples);
+        assert_eq!(high("clean"), Verdict::Confirmed);
+        assert_eq!(high("one"), Verdict::Confirmed, "within one of the fewest");
+        assert_eq!(high("two"), Verdict::Partly);
+        assert_eq!(high("three"), Verdict::Contradicted);
+        assert_eq!(high("root"), Verdict::Contradicted, "no exposure, but a root token");
+        assert_eq!(high("unread"), Verdict::NotMeasured);
+        assert_eq!(
+            judge_one(&Rule::Security, "Low", "clean", &samples),
+            Verdict::NotMeasured
+        );
+
+        let table = comparison().unwrap();
+        let evidence =
+            |method: &str| judge_method(&Rule::Security, "High", method, &Measured::new(&samples), &table.graded).1;
+        assert_eq!(
+            evidence("two"),
+            "S1 etcd plaintext: no (none); S2 copy on node disk: yes (ext4); \
+             S3 privileged or hostPath: yes (found); S4 cluster-wide powers: no (none); \
+             S5 readable with get secrets: no (none); E = 2; fewest 0 (clean, root); \
+             no root-token request from the app cluster; grade 1, claimed High = grade 0"
+        );
+        assert!(
+            evidence("root").contains("a root token was used from the app cluster: grade 2"),
+            "{}",
+            evidence("root")
+        );
+        assert_eq!(
+            evidence("unread"),
+            "S2 copy on node disk: no (tmpfs); S3 privileged or hostPath: no (none); \
+             S5 readable with get secrets: no (none); not measured: S1 etcd plaintext \
+             (secret_in_etcd_plaintext), S4 cluster-wide powers (cluster_wide_powers)"
+        );
     }
 
     #[test]

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use crate::{
     Result, apply,
-    delivery::{Consumer, DeliveryMethod, Files, Profile, Target, app_container, file, indent, parse_rendered},
+    delivery::{Consumer, DeliveryMethod, Files, Profile, Target, app_container, file, indent, parse_json_fields},
     duration::Ttl,
     secret::{ExposeSecret, SecretData},
 };
@@ -34,7 +34,7 @@ impl DeliveryMethod for AgentSidecar {
     }
 
     fn decode(&self, files: &Files) -> Result<SecretData> {
-        Ok(parse_rendered(file(self, files, SECRET_FILE)?.expose_secret()))
+        parse_json_fields(file(self, files, SECRET_FILE)?.expose_secret())
     }
 
     fn expected_containers(&self) -> &'static [&'static str] {
@@ -102,7 +102,7 @@ mod tests {
                 "{hcl}"
             );
             assert!(
-                hcl.contains("with secret \"secret/app-db\"") && hcl.contains("range $k, $v := .Data }}"),
+                hcl.contains("with secret \"secret/app-db\"") && hcl.contains("{{ .Data | toJSON }}"),
                 "{hcl}"
             );
             assert!(hcl.contains("static_secret_render_interval = \"10s\""), "{hcl}");
@@ -114,7 +114,7 @@ mod tests {
         target_with(2, |target| {
             let hcl = agent_hcl(target, "app-db", Profile::Defaults).unwrap();
             assert!(
-                hcl.contains("secret/data/app-db") && hcl.contains(".Data.data }}"),
+                hcl.contains("secret/data/app-db") && hcl.contains("{{ .Data.data | toJSON }}"),
                 "{hcl}"
             );
             assert!(hcl.contains("static_secret_render_interval = \"5m\""), "{hcl}");
@@ -140,7 +140,10 @@ mod tests {
 
     #[test]
     fn the_rendered_file_becomes_the_fields_and_a_missing_one_is_named() {
-        let files = Files::from([(SECRET_FILE.to_string(), SecretString::from("password=p\nusername=u\n"))]);
+        let files = Files::from([(
+            SECRET_FILE.to_string(),
+            SecretString::from("{\"password\":\"p\",\"username\":\"u\"}"),
+        )]);
         let data = AgentSidecar.decode(&files).unwrap();
         assert_eq!(data.get("username").unwrap().expose_secret(), "u");
         let err = AgentSidecar.decode(&Files::new()).unwrap_err().to_string();

@@ -12,7 +12,7 @@ use kube::api::ApiResource;
 
 use crate::{
     Error, Result, apply,
-    delivery::{Components, Consumer, DeliveryMethod, Files, Profile, Target, app_container, file},
+    delivery::{Components, Consumer, DeliveryMethod, Files, Profile, Target, app_container, file, parse_json_fields},
     fixtures,
     secret::{ExposeSecret, SecretData, SecretString},
 };
@@ -68,7 +68,11 @@ impl DeliveryMethod for Injector {
     }
 
     fn decode(&self, files: &Files) -> Result<SecretData> {
-        parse_default_template(file(self, files, SECRET_FILE)?.expose_secret())
+        let text = file(self, files, SECRET_FILE)?.expose_secret();
+        match text.trim_start().starts_with('{') {
+            true => parse_json_fields(text),
+            false => parse_default_template(text),
+        }
     }
 
     fn expected_containers(&self) -> &'static [&'static str] {
@@ -174,13 +178,24 @@ async fn wait_ca_bundle(client: &kube::Client) -> Result<()> {
 }
 
 fn manifests(target: &Target<'_>, consumer: &Consumer, profile: Profile) -> Result<String> {
-    let annotations = match profile.interval() {
-        Some(interval) => format!(
+    let mut annotations = Vec::new();
+    if let Some(interval) = profile.interval() {
+        annotations.push(format!(
             "    vault.hashicorp.com/template-static-secret-render-interval: \"{}s\"",
             interval.as_secs()
-        ),
-        None => String::new(),
-    };
+        ));
+    }
+    if !default_template_carries(&target.cfg.kv.data) {
+        let data = match target.cfg.kv.version {
+            1 => ".Data",
+            _ => ".Data.data",
+        };
+        let path = target.secret_path(&consumer.secret_name);
+        annotations.push(format!(
+            "    vault.hashicorp.com/agent-inject-template-{SECRET_FILE}: '{{{{ with secret \"{path}\" }}}}{{{{ {data} | toJSON }}}}{{{{ end }}}}'"
+        ));
+    }
+    let annotations = annotations.join("\n");
     apply::render(
         POD,
         &[
@@ -195,10 +210,29 @@ fn manifests(target: &Target<'_>, consumer: &Consumer, profile: Profile) -> Resu
     )
 }
 
+/// Whether the default template's `map[k:v …]` output can be read back: a key or value with a
+/// space, colon, bracket or line break cannot be told apart there. For such values the consumer
+/// asks for the documented alternative, a template annotation rendering JSON (said once per run).
+fn default_template_carries(data: &SecretData) -> bool {
+    let plain = |text: &str| !text.contains([' ', ':', '[', ']', '\n', '\r', '\t']);
+    let carries = data
+        .iter()
+        .all(|(key, value)| plain(key) && plain(value.expose_secret()));
+    if !carries {
+        static SAID: std::sync::Once = std::sync::Once::new();
+        SAID.call_once(|| {
+            crate::step!(
+                "injector: the secret's values cannot be read back from the default template's map[…] output (a space, colon, bracket or line break); consumers carry agent-inject-template-{SECRET_FILE} rendering JSON"
+            )
+        });
+    }
+    carries
+}
+
 /// The injector's default template (`map`) prints each top-level field of the secret as Go prints
 /// a value: for KV v2 `data: map[password:p username:u]` (plus `metadata: map[...]`), for KV v1
-/// `password: p`. Values containing spaces cannot be told apart in that format; the harness writes
-/// none.
+/// `password: p`. Values containing spaces cannot be told apart in that format
+/// ([`default_template_carries`]).
 fn parse_default_template(text: &str) -> Result<SecretData> {
     let malformed = || Error::State("the injector's rendered file is not in its default template's format".into());
     if let Some(line) = text.lines().find(|l| l.starts_with("data: map[")) {
@@ -225,7 +259,7 @@ fn parse_default_template(text: &str) -> Result<SecretData> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::delivery::tests_support::{consumer, target_with};
+    use crate::delivery::tests_support::{consumer, target_on, target_with};
 
     #[test]
     fn kv_v2_default_template_output_is_parsed_and_metadata_ignored() {
@@ -233,6 +267,41 @@ mod tests {
         let data = parse_default_template(text).unwrap();
         assert_eq!(data.keys().collect::<Vec<_>>(), ["password", "username"]);
         assert_eq!(data.get("password").unwrap().expose_secret(), "p4ss");
+    }
+
+    #[test]
+    fn values_the_default_template_cannot_carry_get_a_json_template_annotation() {
+        let plain = SecretData::new([("password".to_string(), SecretString::from("p4ss"))]);
+        assert!(default_template_carries(&plain));
+        for awkward in ["two words", "a:b", "x]y", "line\nbreak"] {
+            let data = SecretData::new([("note".to_string(), SecretString::from(awkward))]);
+            assert!(!default_template_carries(&data), "{awkward:?}");
+        }
+        let data = SecretData::new([
+            ("user".to_string(), SecretString::from("admin")),
+            ("note".to_string(), SecretString::from("two words")),
+        ]);
+        let mut cfg = crate::config::Config::default();
+        cfg.kv.data = data;
+        let mut rendered = String::new();
+        target_on(&cfg, |target| {
+            rendered = manifests(target, &consumer(), Profile::Tuned).unwrap()
+        });
+        let manifests = rendered;
+        assert!(
+            manifests.contains("vault.hashicorp.com/agent-inject-template-mysecret: '{{ with secret \"secret/s1\" }}"),
+            "{manifests}"
+        );
+        assert!(
+            manifests.contains("{{ .Data | toJSON }}{{ end }}'"),
+            "KV v1 by default: {manifests}"
+        );
+        let files = Files::from([(
+            "mysecret".to_string(),
+            SecretString::from("{\"note\":\"two words\",\"user\":\"admin\"}"),
+        )]);
+        let decoded = Injector.decode(&files).unwrap();
+        assert_eq!(decoded.get("note").unwrap().expose_secret(), "two words");
     }
 
     #[test]
