@@ -47,6 +47,9 @@ pub struct Row {
     /// A choice of the harness's fixtures the row's verdicts depend on, printed with them.
     #[serde(default)]
     pub caveat: Option<String>,
+    /// The columns the caveat concerns (all when absent).
+    #[serde(default)]
+    pub caveat_columns: Option<Vec<String>>,
     #[serde(flatten)]
     pub rule: Rule,
 }
@@ -236,9 +239,10 @@ pub fn judge(table: &Comparison, samples: &[Sample]) -> Vec<Judged> {
                     (verdict, evidence, methods)
                 }
             };
+            let concerned = row.caveat_columns.as_ref().is_none_or(|c| c.contains(&column.name));
             let evidence = match &row.caveat {
-                Some(caveat) => format!("{evidence} (fixture choice: {caveat})"),
-                None => evidence,
+                Some(caveat) if concerned => format!("{evidence} (fixture choice: {caveat})"),
+                _ => evidence,
             };
             judged.push(Judged {
                 number: judged.len() + 1,
@@ -1309,6 +1313,13 @@ mod tests {
         assert_eq!(unrun.evidence, "csi was not run");
         let sidecar = judged.iter().find(|j| j.number == 19).unwrap();
         assert_eq!(sidecar.methods.len(), 2, "R0 prints both sub-verdicts");
+        let security = |n: usize| judged.iter().find(|j| j.number == n).unwrap().evidence.clone();
+        assert!(
+            security(22).contains("(fixture choice: the hand-written sidecar's"),
+            "{}",
+            security(22)
+        );
+        assert!(!security(23).contains("fixture choice"), "{}", security(23));
         assert_eq!(Verdict::NotMeasured.to_string(), "not measured in this run");
         assert_eq!(Verdict::NotMeasurable.to_string(), "not measurable here");
     }
