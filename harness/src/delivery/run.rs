@@ -236,48 +236,17 @@ impl Run<'_> {
         seen.look(&rotating);
         samples.extend(rotated.into_iter().flatten());
 
-        let steady = now();
-        samples.extend(
-            self.overhead(&last_round)
-                .await?
-                .into_iter()
-                .map(|s| s.during(steady, &seen.labels())),
-        );
-        let read_at = now();
-        samples.extend(
-            self.footprint(&last_round)
-                .await?
-                .into_iter()
-                .map(|s| s.during(read_at, &seen.labels())),
-        );
+        let labels = seen.labels();
+        samples.extend(stamped_now(self.overhead(&last_round), &labels).await?);
+        samples.extend(stamped_now(self.footprint(&last_round), &labels).await?);
         if let Some(first) = last_round.first() {
-            let counted_at = now();
-            samples.extend(
-                self.complexity(&first.consumer)
-                    .await?
-                    .into_iter()
-                    .map(|s| s.during(counted_at, &seen.labels())),
-            );
-            let exposed_at = now();
-            samples.extend(
-                self.exposures(first)
-                    .await?
-                    .into_iter()
-                    .map(|s| s.during(exposed_at, &seen.labels())),
-            );
+            samples.extend(stamped_now(self.complexity(&first.consumer), &labels).await?);
+            samples.extend(stamped_now(self.exposures(first), &labels).await?);
         }
-        samples.extend(
-            self.vault_load(last_round.len(), rotation_start, rotation_end)
-                .await?
-                .into_iter()
-                .map(|s| s.during(rotation_start, &seen.labels())),
-        );
-        samples.extend(
-            self.vault_auth(started)
-                .await?
-                .into_iter()
-                .map(|s| s.during(started, &seen.labels())),
-        );
+        let load = self.vault_load(last_round.len(), rotation_start, rotation_end).await?;
+        samples.extend(load.into_iter().map(|s| s.during(rotation_start, &labels)));
+        let auth = self.vault_auth(started).await?;
+        samples.extend(auth.into_iter().map(|s| s.during(started, &labels)));
         Ok(samples)
     }
 
@@ -759,6 +728,19 @@ pub(super) fn plain_pod(namespace: &str, pod: &str) -> Result<String> {
             ("APP_CONTAINER", &super::app_container("[]")?),
         ],
     )
+}
+
+/// The samples `measuring` returns, each stamped with the time it started and what ran meanwhile.
+async fn stamped_now(
+    measuring: impl std::future::Future<Output = Result<Vec<Sample>>>,
+    concurrent: &[String],
+) -> Result<Vec<Sample>> {
+    let started = now();
+    Ok(measuring
+        .await?
+        .into_iter()
+        .map(|s| s.during(started, concurrent))
+        .collect())
 }
 
 pub(super) fn now() -> f64 {
