@@ -138,22 +138,50 @@ pub async fn exec(
     command: &[&str],
     shown: &str,
 ) -> Result<String> {
+    Ok(exec_output(client, namespace, pod, container, command, shown, false).await?.0)
+}
+
+/// [`exec`] keeping stderr too, for programs that print to it (a Go binary's `--help`).
+pub async fn exec_with_stderr(
+    client: &kube::Client,
+    namespace: &str,
+    pod: &str,
+    container: &str,
+    command: &[&str],
+    shown: &str,
+) -> Result<(String, String)> {
+    exec_output(client, namespace, pod, container, command, shown, true).await
+}
+
+async fn exec_output(
+    client: &kube::Client,
+    namespace: &str,
+    pod: &str,
+    container: &str,
+    command: &[&str],
+    shown: &str,
+    stderr: bool,
+) -> Result<(String, String)> {
     use kube::api::AttachParams;
-    use tokio::io::AsyncReadExt;
+    use tokio::io::{AsyncRead, AsyncReadExt};
+    async fn drain(stream: Option<impl AsyncRead + Unpin>, what: &str) -> Result<String> {
+        let mut out = String::new();
+        if let Some(mut stream) = stream {
+            stream.read_to_string(&mut out).await.map_err(Error::io(what.to_string()))?;
+        }
+        Ok(out)
+    }
     let pods: Api<Pod> = Api::namespaced(client.clone(), namespace);
     let what = format!("{shown} in {namespace}/{pod}/{container}");
     wait::within(&what, Duration::from_secs(30), async {
-        let params = AttachParams::default().container(container).stderr(false);
+        let params = AttachParams::default().container(container).stderr(stderr);
         let mut process = pods
             .exec(pod, command.iter().copied(), &params)
             .await
             .map_err(|e| Error::State(format!("{what}: {e}")))?;
-        let mut out = String::new();
-        if let Some(mut stdout) = process.stdout() {
-            stdout.read_to_string(&mut out).await.map_err(Error::io(what.clone()))?;
-        }
+        let (out, err) = tokio::try_join!(drain(process.stdout(), &what), drain(process.stderr(), &what))?;
         process.join().await.map_err(|e| Error::State(format!("{what}: {e}")))?;
-        Ok(out)
+        Ok((out, err))
     })
     .await
 }

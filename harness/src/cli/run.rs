@@ -39,10 +39,11 @@ pub struct RunArgs {
     /// clusters are up.
     #[arg(long, value_delimiter = ',', value_name = "METHOD")]
     methods: Vec<Method>,
-    /// Delivery profile: tuned (10 s intervals, the quick run) or defaults (upstream defaults,
-    /// waits bounded at 6 min).
-    #[arg(long, value_enum, default_value = "tuned")]
-    profile: ProfileArg,
+    /// Delivery profiles, run one after the other into one report: tuned (10 s intervals, the
+    /// quick run), defaults (upstream defaults, waits bounded at 6 min), or both
+    /// (`tuned,defaults`: what the Secret Rotation row needs to decide every cell).
+    #[arg(long, value_enum, value_delimiter = ',', default_value = "tuned")]
+    profile: Vec<ProfileArg>,
     /// Only the Vault tier, even when the clusters are up.
     #[arg(long)]
     no_delivery: bool,
@@ -52,7 +53,7 @@ pub struct RunArgs {
     faults: bool,
 }
 
-#[derive(Clone, Copy, Debug, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 enum ProfileArg {
     Tuned,
     Defaults,
@@ -137,15 +138,44 @@ async fn delivery(args: &RunArgs, cfg: &Config, state_dir: &Path, out: &Path) ->
         );
         return Ok(true);
     }
-    let plan = match args.profile {
-        ProfileArg::Tuned => Plan::quick(),
-        ProfileArg::Defaults => Plan::defaults(),
-    };
     let methods = match args.methods.is_empty() {
         true => Method::all(),
         false => args.methods.clone(),
     };
     let session = Session::load(state_dir, cfg).await?;
+    let mut samples = Vec::new();
+    let mut complete = true;
+    let mut profiles: Vec<ProfileArg> = Vec::new();
+    for profile in &args.profile {
+        if !profiles.contains(profile) {
+            profiles.push(*profile);
+        }
+    }
+    for profile in profiles {
+        let plan = match profile {
+            ProfileArg::Tuned => Plan::quick(),
+            ProfileArg::Defaults => Plan::defaults(),
+        };
+        complete &= delivery_profile(&session, &methods, plan, out, &mut samples).await?;
+    }
+    if args.faults {
+        complete &= faults(&session, &methods, out, &mut samples).await?;
+    }
+    if !samples.is_empty() {
+        write_report(&samples, out)?;
+    }
+    Ok(complete)
+}
+
+/// Every method under one plan, side by side; its samples join the run's (in memory and in
+/// samples.jsonl). False if any method failed.
+async fn delivery_profile(
+    session: &Session,
+    methods: &[Method],
+    plan: Plan,
+    out: &Path,
+    samples: &mut Vec<Sample>,
+) -> Result<bool> {
     let evidence: Vec<_> = methods
         .iter()
         .map(|m| out.join("evidence").join(format!("{m}-{}", plan.profile.name())))
@@ -153,32 +183,27 @@ async fn delivery(args: &RunArgs, cfg: &Config, state_dir: &Path, out: &Path) ->
     // Each method removes its namespace after Ctrl-C or a panic, then reports it as its error.
     let runs =
         futures::future::join_all(methods.iter().zip(&evidence).map(|(m, dir)| session.run(*m, plan, dir))).await;
-    let mut samples = Vec::new();
+    let mut measured = Vec::new();
     let mut complete = true;
     for (method, run) in methods.iter().zip(runs) {
         match run {
-            Ok(run) => samples.extend(run.samples),
+            Ok(run) => measured.extend(run.samples),
             Err(Error::Interrupted) => return Err(Error::Interrupted),
             Err(e) => {
-                eprintln!("error: delivery by {method} failed: {e}");
+                eprintln!("error: delivery by {method} ({} profile) failed: {e}", plan.profile.name());
                 complete = false;
             }
         }
     }
     let file = out.join("samples.jsonl");
-    crate::measure::append(&file, &samples)?;
+    crate::measure::append(&file, &measured)?;
     println!(
         "\nDelivery ({} profile; samples in {})",
         plan.profile.name(),
         file.display()
     );
-    println!("{}", report::terminal(&report::build(&samples)));
-    if args.faults {
-        complete &= faults(&session, &methods, out, &mut samples).await?;
-    }
-    if !samples.is_empty() {
-        write_report(&samples, out)?;
-    }
+    println!("{}", report::terminal(&report::build(&measured)));
+    samples.extend(measured);
     Ok(complete)
 }
 

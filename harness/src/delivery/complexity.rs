@@ -306,7 +306,7 @@ spec:
         });
         let expected = [
             ("agent_sidecar tuned", 68, 3, 14),
-            ("agent_sidecar defaults", 68, 3, 14),
+            ("agent_sidecar defaults", 65, 3, 14),
             ("injector tuned", 7, 0, 6),
             ("injector defaults", 6, 0, 5),
             ("eso tuned", 40, 2, 26),

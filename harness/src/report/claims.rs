@@ -440,7 +440,8 @@ fn rotations(method: &str, profile: &str, run: &Measured) -> Option<(usize, usiz
 
 /// R4d. "Manual": contradicted by any rotation without restart. "Automatic": confirmed when the
 /// upstream defaults rotate (observed, or a finite default period read live plus a tuned
-/// rotation), partly when only the tuned options do.
+/// rotation), partly when only the tuned options do (the defaults ran out, or the default read
+/// live is off).
 fn rotation(cell: &str, method: &str, run: &Measured) -> (Verdict, String) {
     let tuned = rotations(method, "tuned", run);
     let defaults = rotations(method, "defaults", run);
@@ -455,19 +456,23 @@ fn rotation(cell: &str, method: &str, run: &Measured) -> (Verdict, String) {
     let rotated = |r: &Option<(usize, usize, String)>| r.as_ref().is_some_and(|(n, _, _)| *n > 0);
     let period = run.first(method, Metric::DefaultRefreshPeriod);
     if let Some(p) = period {
+        let value = match p.value {
+            0.0 => "off".to_string(),
+            secs => format!("{secs:.0} s"),
+        };
         evidence.push(format!(
-            "default period read live: {:.0} s ({})",
-            p.value,
+            "default period read live: {value} ({})",
             p.observed.as_deref().unwrap_or("")
         ));
     }
+    let off_by_default = period.is_some_and(|p| p.value == 0.0);
     let verdict = match cell {
         "Manual" if rotated(&tuned) || rotated(&defaults) => Verdict::Contradicted,
         "Manual" => Verdict::Confirmed,
         "Automatic" if rotated(&defaults) => Verdict::Confirmed,
         "Automatic" if !rotated(&tuned) => Verdict::Contradicted,
         "Automatic" if period.is_some_and(|p| p.value.is_finite() && p.value > 0.0) => Verdict::Confirmed,
-        "Automatic" if defaults.is_some() => Verdict::Partly,
+        "Automatic" if defaults.is_some() || off_by_default => Verdict::Partly,
         "Automatic" => {
             evidence.push("the defaults profile did not run and no default period was read live".into());
             Verdict::NotMeasured
@@ -967,6 +972,12 @@ mod tests {
         assert_eq!(
             automatic(&[tuned_only.clone(), vec![live]].concat()),
             Verdict::Confirmed
+        );
+        let off = sample(m, "tuned", Metric::DefaultRefreshPeriod, 0.0).observed("rotation off");
+        assert_eq!(
+            automatic(&[tuned_only.clone(), vec![off]].concat()),
+            Verdict::Partly,
+            "off by default, on with a flag"
         );
         let only_tuned_rotates = with([rotated(m, "tuned", 3, 0), rotated(m, "defaults", 0, 1)].concat());
         assert_eq!(automatic(&only_tuned_rotates), Verdict::Partly);

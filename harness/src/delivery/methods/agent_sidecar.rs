@@ -1,8 +1,6 @@
 //! The hand-written Vault Agent sidecar (the article's pattern, corrected): an app container and
 //! an agent container sharing an emptyDir; the agent's config in a ConfigMap.
 
-use std::time::Duration;
-
 use crate::{
     Result, apply,
     delivery::{Consumer, DeliveryMethod, Files, Profile, Target, app_container, file, indent, parse_json_fields},
@@ -15,8 +13,6 @@ const POD: &str = include_str!("../../../../fixtures/delivery/agent_sidecar/pod.
 
 /// The file the agent renders, in the shared volume.
 const SECRET_FILE: &str = "secret";
-/// Vault Agent's own default for `static_secret_render_interval`.
-const AGENT_DEFAULT_RENDER_INTERVAL: Duration = Duration::from_secs(300);
 
 pub struct AgentSidecar;
 
@@ -42,15 +38,21 @@ impl DeliveryMethod for AgentSidecar {
     }
 }
 
-/// The agent's config for `secret_name` under the KV mount. The render interval is written out
-/// in both profiles (the defaults profile writes the agent's own default, 5m) because a
-/// hand-written config is where a user sets it.
+/// The agent's config for `secret_name` under the KV mount. The tuned profile sets the render
+/// interval; the defaults profile leaves `template_config` out, so the agent runs with its own
+/// default, which the defaults run measures.
 fn agent_hcl(target: &Target<'_>, secret_name: &str, profile: Profile) -> Result<String> {
     let data = match target.cfg.kv.version {
         1 => ".Data",
         _ => ".Data.data",
     };
-    let interval = Ttl::from_secs(profile.interval().unwrap_or(AGENT_DEFAULT_RENDER_INTERVAL).as_secs());
+    let template_config = match profile.interval() {
+        Some(interval) => format!(
+            "template_config {{\n  static_secret_render_interval = \"{}\"\n}}\n",
+            Ttl::from_secs(interval.as_secs())
+        ),
+        None => String::new(),
+    };
     apply::render(
         AGENT_HCL,
         &[
@@ -59,7 +61,7 @@ fn agent_hcl(target: &Target<'_>, secret_name: &str, profile: Profile) -> Result
             ("ROLE", &target.cfg.kubernetes_auth.role),
             ("SECRET_PATH", &target.secret_path(secret_name)),
             ("DATA_PREFIX", data),
-            ("RENDER_INTERVAL", &interval.to_string()),
+            ("TEMPLATE_CONFIG", &template_config),
         ],
     )
 }
@@ -110,14 +112,14 @@ mod tests {
     }
 
     #[test]
-    fn kv_v2_reads_through_the_data_path_and_defaults_render_every_5m() {
+    fn kv_v2_reads_through_the_data_path_and_defaults_leave_the_render_interval_to_the_agent() {
         target_with(2, |target| {
             let hcl = agent_hcl(target, "app-db", Profile::Defaults).unwrap();
             assert!(
                 hcl.contains("secret/data/app-db") && hcl.contains("{{ .Data.data | toJSON }}"),
                 "{hcl}"
             );
-            assert!(hcl.contains("static_secret_render_interval = \"5m\""), "{hcl}");
+            assert!(!hcl.contains("template_config"), "{hcl}");
         });
     }
 

@@ -2,8 +2,8 @@
 //! tmpfs volume into each consumer pod and writes the files the provider fetched from Vault. The
 //! provider is the harness's own, compatible with vault-csi-provider 1.7.x (the Go module proxy
 //! here does not serve HashiCorp's), and so is the kubelet plugin registrar beside the driver.
-//! Two driver instances run: upstream's flags (rotation off) for the defaults profile, rotation
-//! on with a short poll for the tuned one.
+//! Two driver instances run: no rotation flag (the driver's own defaults) for the defaults
+//! profile, rotation on with a short poll for the tuned one.
 
 use std::time::Duration;
 
@@ -28,7 +28,7 @@ const POD: &str = include_str!("../../../../fixtures/delivery/csi/pod.yaml");
 
 /// The tuned driver and the provider: the per-cluster components a real installation has.
 const NAMESPACE: &str = "secrets-store-csi";
-/// The driver with upstream's flags.
+/// The driver with no rotation flag set.
 const DEFAULTS_NAMESPACE: &str = "secrets-store-csi-defaults";
 const READY_TIMEOUT: Duration = Duration::from_secs(180);
 /// Files of the driver module's `deploy/` that `scripts/images/csi.sh` copies.
@@ -38,6 +38,10 @@ const DEPLOY_CRDS: [&str; 2] = [
 ];
 const DEPLOY_RBAC: &str = "rbac-secretproviderclass.yaml";
 const DEPLOY_CSIDRIVER: &str = "csidriver.yaml";
+const ROTATION_FLAG: &str = "--enable-secret-rotation";
+const POLL_FLAG: &str = "--rotation-poll-interval";
+/// The driver's container in its DaemonSets.
+const DRIVER_CONTAINER: &str = "secrets-store";
 /// What ran as the provider offline, for every report line that names it.
 pub const PROVIDER: &str =
     "harness-vault-provider (the harness's own, vault-csi-provider 1.7.x-compatible; HashiCorp's is not served here)";
@@ -105,12 +109,17 @@ fn instance(profile: Profile) -> &'static Instance {
 }
 
 impl Instance {
-    /// `--enable-secret-rotation` and `--rotation-poll-interval`: upstream's (off, 2m) unless
-    /// the profile sets an interval.
-    fn rotation_flags(&self) -> (&'static str, String) {
+    /// `--enable-secret-rotation` and `--rotation-poll-interval` as items of the driver's args
+    /// when the profile sets an interval; nothing otherwise (the driver's own defaults).
+    fn rotation_args(&self) -> String {
         match self.profile.interval() {
-            Some(interval) => ("true", format!("{}s", interval.as_secs())),
-            None => ("false", "2m".into()),
+            Some(interval) => [
+                format!("{ROTATION_FLAG}=true"),
+                format!("{POLL_FLAG}={}s", interval.as_secs()),
+            ]
+            .map(|arg| format!("            - \"{arg}\""))
+            .join("\n"),
+            None => String::new(),
         }
     }
 }
@@ -158,6 +167,11 @@ impl DeliveryMethod for Csi {
 
     fn install<'a>(&'a self, client: &'a kube::Client, target: &'a Target<'_>) -> BoxFuture<'a, Result<()>> {
         Box::pin(install(client, target))
+    }
+
+    /// 0 when rotation is off, as it is unless a flag turns it on.
+    fn default_refresh_period<'a>(&'a self, client: &'a kube::Client) -> BoxFuture<'a, Result<Option<(f64, String)>>> {
+        Box::pin(default_rotation(client))
     }
 
     fn manifests(&self, target: &Target<'_>, consumer: &Consumer, profile: Profile) -> Result<String> {
@@ -285,7 +299,6 @@ fn install_manifests(target: &Target<'_>) -> Result<String> {
         ],
     )?];
     for i in &INSTANCES {
-        let (rotation, poll) = i.rotation_flags();
         parts.push(apply::render(
             DRIVER,
             &[
@@ -297,8 +310,7 @@ fn install_manifests(target: &Target<'_>) -> Result<String> {
                 ("REGISTRAR_IMAGE", &images.registrar),
                 ("REGISTRAR_COMMAND", images.registrar_command),
                 ("PULL_POLICY", images.pull_policy),
-                ("ROTATION", rotation),
-                ("POLL", &poll),
+                ("ROTATION_ARGS", &i.rotation_args()),
             ],
         )?);
     }
@@ -343,6 +355,104 @@ async fn install(client: &kube::Client, target: &Target<'_>) -> Result<()> {
         crate::pods::wait_daemonset_ready(client, i.namespace, i.daemonset, READY_TIMEOUT).await?;
     }
     wait_registered(client).await
+}
+
+/// The rotation period of the driver the defaults profile runs: the flags its live DaemonSet
+/// sets, else the defaults the running binary itself prints (`--help` of the container's PID 1
+/// executable, so it is the binary that serves, whichever image); 0 when rotation is off.
+async fn default_rotation(client: &kube::Client) -> Result<Option<(f64, String)>> {
+    use k8s_openapi::api::apps::v1::DaemonSet;
+    let i = instance(Profile::Defaults);
+    let name = format!("DaemonSet {}/{}", i.namespace, i.daemonset);
+    let daemonset = kube::Api::<DaemonSet>::namespaced(client.clone(), i.namespace)
+        .get(i.daemonset)
+        .await
+        .map_err(|e| Error::State(format!("reading {name}: {e}")))?;
+    let args = daemonset
+        .spec
+        .and_then(|s| s.template.spec)
+        .and_then(|s| s.containers.into_iter().find(|c| c.name == DRIVER_CONTAINER))
+        .and_then(|c| c.args)
+        .unwrap_or_default();
+    let selector = format!("app.kubernetes.io/name={}", i.daemonset);
+    let pod = crate::pods::list(client, i.namespace, &selector)
+        .await?
+        .into_iter()
+        .find_map(|p| p.metadata.name)
+        .ok_or_else(|| Error::State(format!("{name} has no pod")))?;
+    let (out, err) = crate::pods::exec_with_stderr(
+        client,
+        i.namespace,
+        &pod,
+        DRIVER_CONTAINER,
+        &["/proc/1/exe", "--help"],
+        "the driver's --help",
+    )
+    .await?;
+    let (secs, source) = rotation_period(&args, &format!("{out}{err}"))?;
+    Ok(Some((secs, format!("{name}: {source}"))))
+}
+
+/// The rotation period (s; 0 when off) from the driver's args, falling back to the defaults of
+/// its `--help`; and where each value came from.
+fn rotation_period(args: &[String], help: &str) -> Result<(f64, String)> {
+    let (enabled, from) = match flag_arg(args, ROTATION_FLAG) {
+        Some(value) => (value == "true", format!("{ROTATION_FLAG}={value} in its args")),
+        None => {
+            let default = help_default(help, ROTATION_FLAG)?.unwrap_or_else(|| "false".into());
+            let from = format!("{ROTATION_FLAG} not in its args, the binary's default is {default}");
+            (default == "true", from)
+        }
+    };
+    if !enabled {
+        return Ok((0.0, format!("rotation off ({from})")));
+    }
+    let (poll, poll_from) = match flag_arg(args, POLL_FLAG) {
+        Some(value) => (value.to_string(), "in its args"),
+        None => (
+            help_default(help, POLL_FLAG)?
+                .ok_or_else(|| Error::State(format!("the driver's --help gives {POLL_FLAG} no default")))?,
+            "the binary's default",
+        ),
+    };
+    let secs = poll
+        .parse::<crate::duration::Ttl>()
+        .map_err(|e| Error::State(format!("{POLL_FLAG}: {e}")))?
+        .as_secs();
+    Ok((
+        secs as f64,
+        format!("rotation on ({from}), polled every {poll} ({poll_from})"),
+    ))
+}
+
+/// The value of `--flag=value` (or `-flag=value`; a bare flag is `true`) among `args`.
+fn flag_arg<'a>(args: &'a [String], flag: &str) -> Option<&'a str> {
+    let name = flag.trim_start_matches('-');
+    args.iter().find_map(|arg| {
+        let (key, value) = arg.split_once('=').unwrap_or((arg.as_str(), "true"));
+        (key.trim_start_matches('-') == name).then_some(value)
+    })
+}
+
+/// The `(default …)` Go's flag package prints under `flag` in a usage text; `None` when it
+/// prints none (a zero value, such as a false bool). An error when the flag is not listed.
+fn help_default(help: &str, flag: &str) -> Result<Option<String>> {
+    let name = flag.trim_start_matches('-');
+    let mut lines = help.lines().skip_while(|line| {
+        let item = line.trim_start().trim_start_matches('-');
+        !(line.trim_start().starts_with('-') && item.split_whitespace().next() == Some(name))
+    });
+    let Some(first) = lines.next() else {
+        return Err(Error::State(format!("the driver's --help does not list {flag}")));
+    };
+    let block: String = std::iter::once(first)
+        .chain(lines.take_while(|line| !line.trim_start().starts_with('-')))
+        .collect::<Vec<_>>()
+        .join(" ");
+    Ok(block
+        .rsplit_once("(default ")
+        .and_then(|(_, rest)| rest.split_once(')'))
+        .map(|(value, _)| value.trim_matches('"').to_string()))
 }
 
 /// Waits until every node's CSINode lists both driver names.
@@ -421,7 +531,7 @@ mod tests {
     }
 
     #[test]
-    fn the_tuned_driver_rotates_every_interval_and_the_defaults_one_as_upstream() {
+    fn the_tuned_driver_rotates_every_interval_and_the_defaults_one_sets_no_rotation_flag() {
         target_with(2, |target| {
             let objects = apply::parse(&install_manifests(target).unwrap()).unwrap();
             let args = |name: &str| -> Vec<String> {
@@ -442,13 +552,10 @@ mod tests {
             assert!(tuned.contains(&"--drivername=tuned.secrets-store.csi.k8s.io".to_string()));
             let defaults = args("csi-secrets-store");
             assert!(
-                defaults.contains(&"--enable-secret-rotation=false".to_string()),
-                "{defaults:?}"
+                !defaults.iter().any(|a| a.contains("rotation")),
+                "the defaults driver sets no rotation flag: {defaults:?}"
             );
-            assert!(
-                defaults.contains(&"--rotation-poll-interval=2m".to_string()),
-                "{defaults:?}"
-            );
+            assert!(defaults.contains(&"--drivername=secrets-store.csi.k8s.io".to_string()));
             let provider = objects
                 .iter()
                 .find(|o| {
@@ -464,6 +571,29 @@ mod tests {
                 .unwrap();
             assert_eq!(ca.data["data"]["ca.pem"], target.ca_pem);
         });
+    }
+
+    const HELP: &str = "Usage of /bin/secrets-store-csi-driver:\n  -enable-secret-rotation\n    \tEnable secret rotation feature [alpha]\n  -endpoint string\n    \tCSI endpoint (default \"unix://tmp/csi.sock\")\n  -rotation-poll-interval duration\n    \tSecret rotation poll interval duration (default 2m0s)\n";
+
+    #[test]
+    fn the_rotation_period_comes_from_the_args_else_from_the_binarys_help_and_is_0_when_off() {
+        let args = |list: &[&str]| list.iter().map(|a| a.to_string()).collect::<Vec<_>>();
+        let (secs, from) = rotation_period(&args(&["--endpoint=x"]), HELP).unwrap();
+        assert_eq!(secs, 0.0);
+        assert_eq!(
+            from,
+            "rotation off (--enable-secret-rotation not in its args, the binary's default is false)"
+        );
+        let (secs, from) = rotation_period(&args(&["--enable-secret-rotation=true"]), HELP).unwrap();
+        assert_eq!(secs, 120.0, "2m0s from --help");
+        assert!(from.ends_with("polled every 2m0s (the binary's default)"), "{from}");
+        let on = args(&["-enable-secret-rotation", "--rotation-poll-interval=10s"]);
+        assert_eq!(rotation_period(&on, HELP).unwrap().0, 10.0, "a bare bool flag is true");
+        let off = args(&["--enable-secret-rotation=false", "--rotation-poll-interval=10s"]);
+        assert_eq!(rotation_period(&off, HELP).unwrap().0, 0.0);
+        assert_eq!(help_default(HELP, "--endpoint").unwrap().as_deref(), Some("unix://tmp/csi.sock"));
+        let err = rotation_period(&args(&[]), "Usage:\n  -endpoint string\n").unwrap_err();
+        assert_eq!(err.to_string(), "the driver's --help does not list --enable-secret-rotation");
     }
 
     const RBAC: &str = "apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: secrets-store-csi-driver, namespace: kube-system}\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {name: secretproviderclasses-role}\nrules:\n- apiGroups: [storage.k8s.io]\n  resourceNames: [secrets-store.csi.k8s.io]\n  resources: [csidrivers]\n  verbs: [get]\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {name: secretproviderclasses-rolebinding}\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: secretproviderclasses-role}\nsubjects:\n- {kind: ServiceAccount, name: secrets-store-csi-driver, namespace: kube-system}\n";
