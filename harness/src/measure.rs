@@ -74,6 +74,10 @@ pub enum Metric {
     UserObjectsPerApp,
     /// Distinct key paths (kind and mapping keys) of a consumer's manifests the plain pod has not.
     UserKeysPerApp,
+    /// Where one per-app setting lives in a consumer's objects: 1 when written per app, 0 when
+    /// not (per-cluster or a default); `observed` is `setting → channels (fields)`
+    /// ([`crate::delivery::channels::Placed::observed`]).
+    ConfigChannel,
     /// Distinct (verb, resource) pairs the ClusterRoles bound to the service accounts of the
     /// method's per-cluster components grant.
     ClusterRbacPairs,

@@ -138,7 +138,9 @@ pub async fn exec(
     command: &[&str],
     shown: &str,
 ) -> Result<String> {
-    Ok(exec_output(client, namespace, pod, container, command, shown, false).await?.0)
+    Ok(exec_output(client, namespace, pod, container, command, shown, false)
+        .await?
+        .0)
 }
 
 /// [`exec`] keeping stderr too, for programs that print to it (a Go binary's `--help`).
@@ -167,7 +169,10 @@ async fn exec_output(
     async fn drain(stream: Option<impl AsyncRead + Unpin>, what: &str) -> Result<String> {
         let mut out = String::new();
         if let Some(mut stream) = stream {
-            stream.read_to_string(&mut out).await.map_err(Error::io(what.to_string()))?;
+            stream
+                .read_to_string(&mut out)
+                .await
+                .map_err(Error::io(what.to_string()))?;
         }
         Ok(out)
     }

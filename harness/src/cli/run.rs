@@ -190,7 +190,10 @@ async fn delivery_profile(
             Ok(run) => measured.extend(run.samples),
             Err(Error::Interrupted) => return Err(Error::Interrupted),
             Err(e) => {
-                eprintln!("error: delivery by {method} ({} profile) failed: {e}", plan.profile.name());
+                eprintln!(
+                    "error: delivery by {method} ({} profile) failed: {e}",
+                    plan.profile.name()
+                );
                 complete = false;
             }
         }

@@ -11,6 +11,7 @@
 
 pub mod activity;
 pub mod audit;
+pub mod channels;
 pub mod complexity;
 pub mod exposure;
 pub mod fault;

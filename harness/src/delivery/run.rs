@@ -29,7 +29,7 @@ use tokio::sync::mpsc::UnboundedReceiver;
 use super::{
     APP, Consumer, Method, Profile, SECRETS_DIR, Target,
     activity::{Activity, Gate, Seen},
-    audit, complexity, exposure, footprint, overhead,
+    audit, channels, complexity, exposure, footprint, overhead,
 };
 use crate::{
     Error, Result, apply, evidence, interrupt,
@@ -333,7 +333,8 @@ impl Run<'_> {
     }
 
     /// The Complexity row's figures: what a user writes for `consumer` beyond the plain pod, and
-    /// the RBAC pairs the method's components hold cluster-wide ("not applicable" without any).
+    /// the RBAC pairs the method's components hold cluster-wide ("not applicable" without any);
+    /// and the Configuration row's: where each per-app setting sits.
     async fn complexity(&self, consumer: &Consumer) -> Result<Vec<Sample>> {
         let manifests = self.method.manifests(&self.env.target, consumer, self.plan.profile)?;
         let plain = plain_pod(self.namespace, "plain-0")?;
@@ -346,7 +347,15 @@ impl Run<'_> {
             ),
             None => self.not_applicable(Metric::ClusterRbacPairs),
         };
-        Ok(vec![
+        let placed = channels::place(
+            &manifests,
+            &channels::settings(&self.env.target, consumer, self.plan.profile),
+        )?;
+        let channels = placed.iter().map(|p| {
+            self.sample(Metric::ConfigChannel, f64::from(u8::from(!p.channels.is_empty())), "")
+                .observed(p.observed())
+        });
+        Ok([
             count(
                 Metric::UserLinesPerApp,
                 complexity::user_lines_per_app(&manifests, &plain),
@@ -363,7 +372,10 @@ impl Run<'_> {
                 "keys",
             ),
             rbac_pairs,
-        ])
+        ]
+        .into_iter()
+        .chain(channels)
+        .collect())
     }
 
     /// Creates consumer `i` of `round` and measures its delivery and its app container's start;

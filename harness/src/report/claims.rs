@@ -281,7 +281,7 @@ fn judge_method(rule: &Rule, cell: &str, method: &str, run: &Measured, graded: &
         Rule::Ecosystem => ecosystem(method, run),
         Rule::Graded { more_is, metrics } => graded_row(cell, *more_is, metrics, method, run, graded),
         Rule::Authentication => authentication(cell, method, run),
-        Rule::Configuration => not_yet("where each per-app setting lives (config_channels)"),
+        Rule::Configuration => configuration(cell, method, run),
         Rule::UseCase => not_yet("the PKI dynamic-secret trial (dyn_gap_s, dyn_issues_per_pod, dyn_leases_left)"),
         Rule::Security => security(cell, method, run),
         Rule::Probes { probes } => not_yet(&format!("the probes {}", probes.join(", "))),
@@ -436,6 +436,58 @@ fn rotations(method: &str, profile: &str, run: &Measured) -> Option<(usize, usiz
         text.push_str(&format!("; {} not within {:.0} s", ran_out.len(), bound / 1000.0));
     }
     Some((reached.len(), ran_out.len(), text))
+}
+
+/// R4c: every per-app setting the user writes sits in the claimed channel (confirmed), some do
+/// (partly), none do (contradicted). Settings not written per app are listed, not judged.
+fn configuration(cell: &str, method: &str, run: &Measured) -> (Verdict, String) {
+    let claimed = match cell {
+        "Pod Annotations" => "pod annotation",
+        "Volume" => "pod volume spec",
+        "Custom Resource" => "custom resource",
+        other => return (Verdict::NotMeasured, format!("R4c has no channel for {other:?}")),
+    };
+    let samples = run.of(method, Metric::ConfigChannel, None);
+    let mut per_app = Vec::new();
+    let mut elsewhere = Vec::new();
+    let mut seen = BTreeSet::new();
+    for sample in &samples {
+        let Some(observed) = sample.observed.as_deref() else {
+            continue;
+        };
+        let Some((setting, channels)) = crate::delivery::channels::Placed::channels_of(observed) else {
+            continue;
+        };
+        if !seen.insert(setting) {
+            continue;
+        }
+        match sample.value > 0.0 {
+            true => per_app.push((setting, channels.contains(&claimed), channels.join(" + "))),
+            false => elsewhere.push(setting),
+        }
+    }
+    if per_app.is_empty() {
+        return (Verdict::NotMeasured, "no config_channel samples".into());
+    }
+    let inside = per_app.iter().filter(|(_, inside, _)| *inside).count();
+    let mut evidence = format!(
+        "{inside} of {} per-app settings in a {claimed}: {}",
+        per_app.len(),
+        per_app
+            .iter()
+            .map(|(setting, _, channels)| format!("{setting} → {channels}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    if !elsewhere.is_empty() {
+        evidence.push_str(&format!("; not written per app: {}", elsewhere.join(", ")));
+    }
+    let verdict = match inside {
+        0 => Verdict::Contradicted,
+        n if n == per_app.len() => Verdict::Confirmed,
+        _ => Verdict::Partly,
+    };
+    (verdict, evidence)
 }
 
 /// R4d. "Manual": contradicted by any rotation without restart. "Automatic": confirmed when the
@@ -989,6 +1041,67 @@ mod tests {
         let never = with([rotated(m, "tuned", 0, 3), rotated(m, "defaults", 0, 1)].concat());
         assert_eq!(manual(&never), Verdict::Confirmed);
         assert_eq!(manual(&delivered("other", &[1.0])), Verdict::NotMeasured);
+    }
+
+    #[test]
+    fn r4c_wants_every_per_app_setting_in_the_claimed_channel_and_gives_every_verdict() {
+        let placed = |method: &str, places: &[(&str, &str)]| -> Vec<Sample> {
+            places
+                .iter()
+                .map(|(setting, channels)| {
+                    let written = f64::from(u8::from(!channels.is_empty()));
+                    let observed = match channels.is_empty() {
+                        true => format!("{setting} → not per app"),
+                        false => format!("{setting} → {channels} (X.y)"),
+                    };
+                    sample(method, "tuned", Metric::ConfigChannel, written).observed(observed)
+                })
+                .chain(delivered(method, &[1.0]))
+                .collect()
+        };
+        let samples = [
+            placed(
+                "annotated",
+                &[
+                    ("role", "pod annotation"),
+                    ("secret path", "pod annotation"),
+                    ("Vault address", ""),
+                ],
+            ),
+            placed(
+                "mixed",
+                &[
+                    ("role", "pod annotation"),
+                    ("secret path", "ConfigMap + pod annotation"),
+                ],
+            ),
+            placed("resource", &[("role", "custom resource"), ("secret path", "ConfigMap")]),
+            placed("unwritten", &[("role", "")]),
+        ]
+        .concat();
+        let on = |method: &str, cell: &str| judge_one(&Rule::Configuration, cell, method, &samples);
+        assert_eq!(on("annotated", "Pod Annotations"), Verdict::Confirmed);
+        assert_eq!(
+            on("mixed", "Pod Annotations"),
+            Verdict::Confirmed,
+            "a setting in two channels"
+        );
+        assert_eq!(on("resource", "Custom Resource"), Verdict::Partly);
+        assert_eq!(on("resource", "Volume"), Verdict::Contradicted);
+        assert_eq!(on("unwritten", "Volume"), Verdict::NotMeasured);
+        assert_eq!(on("annotated", "Shared Volume"), Verdict::NotMeasured);
+        let graded = comparison().unwrap().graded;
+        let (_, evidence) = judge_method(
+            &Rule::Configuration,
+            "Pod Annotations",
+            "annotated",
+            &Measured::new(&samples),
+            &graded,
+        );
+        assert_eq!(
+            evidence,
+            "2 of 2 per-app settings in a pod annotation: role → pod annotation, secret path → pod annotation; not written per app: Vault address"
+        );
     }
 
     #[test]

@@ -591,9 +591,15 @@ mod tests {
         assert_eq!(rotation_period(&on, HELP).unwrap().0, 10.0, "a bare bool flag is true");
         let off = args(&["--enable-secret-rotation=false", "--rotation-poll-interval=10s"]);
         assert_eq!(rotation_period(&off, HELP).unwrap().0, 0.0);
-        assert_eq!(help_default(HELP, "--endpoint").unwrap().as_deref(), Some("unix://tmp/csi.sock"));
+        assert_eq!(
+            help_default(HELP, "--endpoint").unwrap().as_deref(),
+            Some("unix://tmp/csi.sock")
+        );
         let err = rotation_period(&args(&[]), "Usage:\n  -endpoint string\n").unwrap_err();
-        assert_eq!(err.to_string(), "the driver's --help does not list --enable-secret-rotation");
+        assert_eq!(
+            err.to_string(),
+            "the driver's --help does not list --enable-secret-rotation"
+        );
     }
 
     const RBAC: &str = "apiVersion: v1\nkind: ServiceAccount\nmetadata: {name: secrets-store-csi-driver, namespace: kube-system}\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata: {name: secretproviderclasses-role}\nrules:\n- apiGroups: [storage.k8s.io]\n  resourceNames: [secrets-store.csi.k8s.io]\n  resources: [csidrivers]\n  verbs: [get]\n---\napiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata: {name: secretproviderclasses-rolebinding}\nroleRef: {apiGroup: rbac.authorization.k8s.io, kind: ClusterRole, name: secretproviderclasses-role}\nsubjects:\n- {kind: ServiceAccount, name: secrets-store-csi-driver, namespace: kube-system}\n";
