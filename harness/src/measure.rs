@@ -74,6 +74,11 @@ pub enum Metric {
     UserObjectsPerApp,
     /// Distinct key paths (kind and mapping keys) of a consumer's manifests the plain pod has not.
     UserKeysPerApp,
+    /// Objects the method's per-cluster install applies for the profile's components, CRDs
+    /// included (a user installs them once per cluster).
+    ClusterObjects,
+    /// Of those, CustomResourceDefinitions.
+    ClusterCrds,
     /// Where one per-app setting lives in a consumer's objects: 1 when written per app, 0 when
     /// not (per-cluster or a default); `observed` is `setting → channels (fields)`
     /// ([`crate::delivery::channels::Placed::observed`]).

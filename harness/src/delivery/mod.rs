@@ -81,6 +81,12 @@ pub trait DeliveryMethod: Send + Sync {
         Box::pin(async { Ok(()) })
     }
 
+    /// Every object its per-cluster install applies for one profile's components, CRDs
+    /// included (what a user installs once per cluster; empty when it installs nothing).
+    fn installed_objects(&self, _target: &Target<'_>, _profile: Profile) -> Result<String> {
+        Ok(String::new())
+    }
+
     /// The refresh period it runs with when the user sets none (s), and which live object and
     /// field that was read from; `None` when no live object declares it.
     fn default_refresh_period<'a>(&'a self, _client: &'a kube::Client) -> BoxFuture<'a, Result<Option<(f64, String)>>> {

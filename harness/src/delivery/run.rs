@@ -347,6 +347,11 @@ impl Run<'_> {
             ),
             None => self.not_applicable(Metric::ClusterRbacPairs),
         };
+        let installed = apply::documents(&self.method.installed_objects(&self.env.target, self.plan.profile)?)?;
+        let crds = installed
+            .iter()
+            .filter(|o| o["kind"] == "CustomResourceDefinition")
+            .count();
         let placed = channels::place(
             &manifests,
             &channels::settings(&self.env.target, consumer, self.plan.profile),
@@ -372,6 +377,8 @@ impl Run<'_> {
                 "keys",
             ),
             rbac_pairs,
+            count(Metric::ClusterObjects, installed.len(), "objects"),
+            count(Metric::ClusterCrds, crds, "CRDs"),
         ]
         .into_iter()
         .chain(channels)

@@ -765,9 +765,9 @@ fn graded_value(name: &str, method: &str, run: &Measured) -> std::result::Result
         "user_objects_per_app" => count(Metric::UserObjectsPerApp),
         "user_keys_per_app" => count(Metric::UserKeysPerApp),
         "cluster_rbac_pairs" => count(Metric::ClusterRbacPairs),
+        "cluster_objects" => count(Metric::ClusterObjects),
         // Named by the fixture, measured by the harness once their trials exist.
-        "cluster_objects"
-        | "scale_vault_rpm_slope"
+        "scale_vault_rpm_slope"
         | "scale_memory_slope"
         | "scale_requested_cpu_per_replica"
         | "scale_delivery_p95_ratio"
@@ -1313,6 +1313,20 @@ mod tests {
         ] {
             assert!(evidence.contains(figure), "{figure} in {evidence}");
         }
+        let all_five = [
+            samples.clone(),
+            vec![
+                sample("simple", "tuned", Metric::ClusterObjects, 0.0),
+                sample("complex", "tuned", Metric::ClusterObjects, 30.0),
+            ],
+        ]
+        .concat();
+        let (verdict, evidence) = judge_method(&row.rule, "High", "complex", &Measured::new(&all_five), &table.graded);
+        assert_eq!(verdict, Verdict::Confirmed);
+        assert!(
+            evidence.contains("cluster_objects 30.00 objects (r 31.00, grade 2; best simple 0.00)"),
+            "{evidence}"
+        );
         let three: Vec<Sample> = samples
             .into_iter()
             .filter(|s| s.metric != Metric::ClusterRbacPairs)

@@ -174,6 +174,10 @@ impl DeliveryMethod for Csi {
         Box::pin(default_rotation(client))
     }
 
+    fn installed_objects(&self, target: &Target<'_>, profile: Profile) -> Result<String> {
+        installed_objects(target, profile)
+    }
+
     fn manifests(&self, target: &Target<'_>, consumer: &Consumer, profile: Profile) -> Result<String> {
         manifests(target, consumer, profile)
     }
@@ -315,6 +319,45 @@ fn install_manifests(target: &Target<'_>) -> Result<String> {
         )?);
     }
     Ok(parts.join("\n---\n"))
+}
+
+/// What [`install`] applies, less what belongs to the other profile's driver instance: the
+/// objects one installation of the driver and the provider has.
+fn installed_objects(target: &Target<'_>, profile: Profile) -> Result<String> {
+    one_installation(target, profile, deploy_file)
+}
+
+/// [`installed_objects`] with the driver module's `deploy/` files read by `deploy_file`.
+fn one_installation(
+    target: &Target<'_>,
+    profile: Profile,
+    deploy_file: impl Fn(&str) -> Result<String>,
+) -> Result<String> {
+    let other = INSTANCES
+        .iter()
+        .find(|i| i.profile != profile)
+        .expect("two driver instances");
+    let mut parts: Vec<String> = DEPLOY_CRDS.iter().map(|crd| deploy_file(crd)).collect::<Result<_>>()?;
+    parts.push(driver_rbac(&deploy_file(DEPLOY_RBAC)?)?);
+    parts.push(csidrivers(&deploy_file(DEPLOY_CSIDRIVER)?)?);
+    parts.push(install_manifests(target)?);
+    let mut objects = Vec::new();
+    for object in apply::documents(&parts.join("\n---\n"))? {
+        let name = object["metadata"]["name"].as_str();
+        let in_other = object["metadata"]["namespace"].as_str() == Some(other.namespace);
+        // The provider and its CA live in the tuned instance's namespace and serve both.
+        let of_other = match object["kind"].as_str() {
+            Some("DaemonSet") => in_other && name == Some(other.daemonset),
+            Some("ServiceAccount") => in_other && name != Some("harness-vault-provider"),
+            Some("CSIDriver") => name == Some(other.driver),
+            Some("Namespace") => name == Some(other.namespace) && other.namespace != NAMESPACE,
+            _ => false,
+        };
+        if !of_other {
+            objects.push(object);
+        }
+    }
+    Ok(documents(&objects))
 }
 
 /// CRDs first (until served), the namespaces and RBAC, the CSIDrivers, the provider and both
@@ -571,6 +614,74 @@ mod tests {
                 .unwrap();
             assert_eq!(ca.data["data"]["ca.pem"], target.ca_pem);
         });
+    }
+
+    #[test]
+    fn one_installation_is_the_shared_objects_and_one_driver_instance() {
+        let deploy_file = |name: &str| -> Result<String> {
+            Ok(match name {
+                DEPLOY_RBAC => RBAC.to_string(),
+                DEPLOY_CSIDRIVER => {
+                    "apiVersion: storage.k8s.io/v1\nkind: CSIDriver\nmetadata: {name: secrets-store.csi.k8s.io}\n"
+                        .into()
+                }
+                crd => format!(
+                    "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata: {{name: {}}}\n",
+                    crd.trim_end_matches(".yaml")
+                ),
+            })
+        };
+        {
+            target_with(2, |target| {
+                let listed = |profile| -> Vec<String> {
+                    apply::documents(&one_installation(target, profile, deploy_file).unwrap())
+                        .unwrap()
+                        .iter()
+                        .map(|o| {
+                            format!(
+                                "{} {}/{}",
+                                o["kind"].as_str().unwrap(),
+                                o["metadata"]["namespace"].as_str().unwrap_or(""),
+                                o["metadata"]["name"].as_str().unwrap()
+                            )
+                        })
+                        .collect()
+                };
+                let tuned = listed(Profile::Tuned);
+                assert!(
+                    tuned.contains(&"DaemonSet secrets-store-csi/csi-secrets-store-tuned".to_string()),
+                    "{tuned:#?}"
+                );
+                assert!(
+                    tuned.contains(&"CSIDriver /tuned.secrets-store.csi.k8s.io".to_string()),
+                    "{tuned:#?}"
+                );
+                assert!(
+                    !tuned
+                        .iter()
+                        .any(|o| o.contains(DEFAULTS_NAMESPACE) || o == "CSIDriver /secrets-store.csi.k8s.io"),
+                    "{tuned:#?}"
+                );
+                assert_eq!(
+                    tuned
+                        .iter()
+                        .filter(|o| o.starts_with("CustomResourceDefinition"))
+                        .count(),
+                    2
+                );
+                let defaults = listed(Profile::Defaults);
+                assert_eq!(
+                    defaults.len(),
+                    tuned.len() + 1,
+                    "its own namespace beside the provider's: {defaults:#?}"
+                );
+                assert!(defaults.contains(&"DaemonSet secrets-store-csi-defaults/csi-secrets-store".to_string()));
+                assert!(
+                    defaults.contains(&"DaemonSet secrets-store-csi/harness-vault-provider".to_string()),
+                    "the provider is shared"
+                );
+            })
+        }
     }
 
     const HELP: &str = "Usage of /bin/secrets-store-csi-driver:\n  -enable-secret-rotation\n    \tEnable secret rotation feature [alpha]\n  -endpoint string\n    \tCSI endpoint (default \"unix://tmp/csi.sock\")\n  -rotation-poll-interval duration\n    \tSecret rotation poll interval duration (default 2m0s)\n";

@@ -66,6 +66,10 @@ impl DeliveryMethod for Eso {
         Box::pin(default_refresh_period(client))
     }
 
+    fn installed_objects(&self, _target: &Target<'_>, _profile: Profile) -> Result<String> {
+        Ok(format!("{}\n---\n{}", crd_bundle()?, install_manifests()?))
+    }
+
     fn manifests(&self, target: &Target<'_>, consumer: &Consumer, profile: Profile) -> Result<String> {
         manifests(target, consumer, profile)
     }

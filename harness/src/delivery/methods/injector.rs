@@ -63,6 +63,10 @@ impl DeliveryMethod for Injector {
         Box::pin(install(client, target))
     }
 
+    fn installed_objects(&self, target: &Target<'_>, _profile: Profile) -> Result<String> {
+        install_manifests(target)
+    }
+
     fn manifests(&self, target: &Target<'_>, consumer: &Consumer, profile: Profile) -> Result<String> {
         manifests(target, consumer, profile)
     }
