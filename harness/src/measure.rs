@@ -74,6 +74,9 @@ pub enum Metric {
     UserObjectsPerApp,
     /// Distinct key paths (kind and mapping keys) of a consumer's manifests the plain pod has not.
     UserKeysPerApp,
+    /// One Go module the method's offline images were built from: 1 when its LICENSE was read;
+    /// `observed` names the module, its licence and owner (the Support row's stand-in).
+    SourceLicence,
     /// Objects the method's per-cluster install applies for the profile's components, CRDs
     /// included (a user installs them once per cluster).
     ClusterObjects,

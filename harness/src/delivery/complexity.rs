@@ -20,6 +20,46 @@ pub fn user_objects_per_app(consumer: &str, plain: &str) -> Result<usize> {
     Ok(written_objects(consumer)?.saturating_sub(written_objects(plain)?))
 }
 
+/// What a user writes per app, by kind: `ConfigMap ×2, Pod (+ containers vault-agent)`; the
+/// plain pod's Pod is not counted unless the consumer has more of them.
+pub fn written_kinds(consumer: &str, plain: &str) -> Result<String> {
+    let mut kinds: std::collections::BTreeMap<String, usize> = Default::default();
+    let mut containers = Vec::new();
+    for document in apply::documents(consumer)? {
+        *kinds
+            .entry(document["kind"].as_str().unwrap_or("(no kind)").to_string())
+            .or_default() += 1;
+        for field in ["initContainers", "containers"] {
+            for container in pod_spec(&document)[field].as_array().into_iter().flatten() {
+                if container["name"] != APP {
+                    containers.push(container["name"].as_str().unwrap_or("(unnamed)").to_string());
+                }
+            }
+        }
+    }
+    for document in apply::documents(plain)? {
+        let kind = document["kind"].as_str().unwrap_or("(no kind)");
+        if let Some(n) = kinds.get_mut(kind) {
+            *n -= 1;
+        }
+    }
+    let mut text: Vec<String> = kinds
+        .into_iter()
+        .filter(|(_, n)| *n > 0)
+        .map(|(kind, n)| match n {
+            1 => kind,
+            n => format!("{kind} ×{n}"),
+        })
+        .collect();
+    if !containers.is_empty() {
+        text.push(format!("containers {}", containers.join(", ")));
+    }
+    Ok(match text.is_empty() {
+        true => "nothing beyond the app's pod".into(),
+        false => text.join(", "),
+    })
+}
+
 /// Distinct key paths of `consumer` that `plain` does not have.
 pub fn user_keys_per_app(consumer: &str, plain: &str) -> Result<usize> {
     Ok(new_key_paths(consumer, plain)?.len())
@@ -248,6 +288,11 @@ spec:
         );
         assert_eq!(user_objects_per_app(CONSUMER, PLAIN).unwrap(), 3);
         assert_eq!(user_objects_per_app(PLAIN, CONSUMER).unwrap(), 0);
+        assert_eq!(
+            written_kinds(CONSUMER, PLAIN).unwrap(),
+            "ConfigMap, containers agent-init, agent"
+        );
+        assert_eq!(written_kinds(PLAIN, PLAIN).unwrap(), "nothing beyond the app's pod");
         let deployment =
             "kind: Deployment\nspec:\n  template:\n    spec:\n      containers: [{name: app}, {name: agent}]\n";
         assert_eq!(

@@ -18,6 +18,7 @@ pub mod fault;
 pub mod footprint;
 pub mod methods;
 pub mod overhead;
+pub mod provenance;
 pub mod run;
 pub mod session;
 
@@ -62,6 +63,17 @@ pub trait DeliveryMethod: Send + Sync {
     /// Images of its own that the harness builds (`scripts/images/<name>.sh`): preloaded in the
     /// offline node image, `kind load`ed on upstream node images.
     fn images(&self) -> Vec<String> {
+        Vec::new()
+    }
+
+    /// The Go modules its offline images are built from (the Support row's licences).
+    fn source_modules(&self) -> Vec<provenance::SourceModule> {
+        Vec::new()
+    }
+
+    /// Components of its that this project wrote (the Support row names them with the harness's
+    /// own licence).
+    fn own_components(&self) -> Vec<&'static str> {
         Vec::new()
     }
 

@@ -29,10 +29,12 @@ use tokio::sync::mpsc::UnboundedReceiver;
 use super::{
     APP, Consumer, Method, Profile, SECRETS_DIR, Target,
     activity::{Activity, Gate, Seen},
-    audit, channels, complexity, exposure, footprint, overhead,
+    audit, channels, complexity, exposure, footprint, overhead, provenance,
 };
 use crate::{
-    Error, Result, apply, evidence, interrupt,
+    Error, Result, apply,
+    cluster::kind::ImageSource,
+    evidence, interrupt,
     measure::{self, Metric, Sample},
     pods::{self, TestNamespace},
     secret::{SecretData, SecretString},
@@ -370,7 +372,8 @@ impl Run<'_> {
                 Metric::UserObjectsPerApp,
                 complexity::user_objects_per_app(&manifests, &plain)?,
                 "objects",
-            ),
+            )
+            .observed(complexity::written_kinds(&manifests, &plain)?),
             count(
                 Metric::UserKeysPerApp,
                 complexity::user_keys_per_app(&manifests, &plain)?,
@@ -648,7 +651,36 @@ impl Run<'_> {
             samples.push(self.secret_mount_tmpfs(&first.consumer).await?);
         }
         samples.extend(self.default_refresh_period().await?);
+        samples.extend(self.source_licences());
         Ok(samples)
+    }
+
+    /// The licence and owner of each module the method's offline images were built from; none
+    /// when upstream's images ran.
+    fn source_licences(&self) -> Vec<Sample> {
+        let modules = match self.env.target.images {
+            ImageSource::Offline => self.method.source_modules(),
+            ImageSource::Online => Vec::new(),
+        };
+        let Some(cache) = provenance::module_cache() else {
+            return Vec::new();
+        };
+        let own = self.method.own_components().into_iter().map(|component| {
+            let line = format!(
+                "{component}: {}, owner this project (the harness's Cargo.toml)",
+                env!("CARGO_PKG_LICENSE")
+            );
+            self.sample(Metric::SourceLicence, 1.0, "").observed(line)
+        });
+        modules
+            .into_iter()
+            .map(|module| {
+                let (read, line) = provenance::licence_line(&cache, module);
+                self.sample(Metric::SourceLicence, f64::from(u8::from(read)), "")
+                    .observed(line)
+            })
+            .chain(own)
+            .collect()
     }
 
     /// Requests of the containers the method added to the admitted pods, per pod.

@@ -78,8 +78,24 @@ pub enum Rule {
     },
     /// R2: five pass/fail probes, graded against the run's best score.
     Probes { probes: Vec<String> },
-    /// R5: no run can decide it.
-    NotMeasurable { reason: String },
+    /// R5: no run can decide it; the stand-in facts, ungraded, are printed beside the reason.
+    NotMeasurable {
+        reason: String,
+        #[serde(default)]
+        stand_in: Option<StandIn>,
+    },
+}
+
+/// Facts an R5 row prints instead of a verdict, per method.
+#[derive(Clone, Copy, Debug, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum StandIn {
+    /// Documented defaults this run checked, each held, failed or not checked.
+    DocumentedStatements,
+    /// Licence and owner of the modules the images were built from.
+    Licences,
+    /// What a user writes per app: kinds and method-specific keys.
+    Vocabulary,
 }
 
 impl Rule {
@@ -213,7 +229,17 @@ pub fn judge(table: &Comparison, samples: &[Sample]) -> Vec<Judged> {
     for row in &table.row {
         for (column, cell) in table.column.iter().zip(&row.cells) {
             let (verdict, evidence, methods) = match &row.rule {
-                Rule::NotMeasurable { reason } => (Verdict::NotMeasurable, reason.clone(), Vec::new()),
+                Rule::NotMeasurable { reason, stand_in } => {
+                    let facts: Vec<String> = stand_in
+                        .iter()
+                        .flat_map(|kind| column.methods.iter().map(|m| stand_in_facts(*kind, m, &measured)))
+                        .collect();
+                    let evidence = match facts.is_empty() {
+                        true => reason.clone(),
+                        false => format!("{reason}; stand-in, ungraded — {}", facts.join("; ")),
+                    };
+                    (Verdict::NotMeasurable, evidence, Vec::new())
+                }
                 rule => {
                     let methods: Vec<MethodVerdict> = column
                         .methods
@@ -285,7 +311,7 @@ fn judge_method(rule: &Rule, cell: &str, method: &str, run: &Measured, graded: &
         Rule::UseCase => not_yet("the PKI dynamic-secret trial (dyn_gap_s, dyn_issues_per_pod, dyn_leases_left)"),
         Rule::Security => security(cell, method, run),
         Rule::Probes { probes } => not_yet(&format!("the probes {}", probes.join(", "))),
-        Rule::NotMeasurable { reason } => (Verdict::NotMeasurable, reason.clone()),
+        Rule::NotMeasurable { reason, .. } => (Verdict::NotMeasurable, reason.clone()),
     }
 }
 
@@ -436,6 +462,94 @@ fn rotations(method: &str, profile: &str, run: &Measured) -> Option<(usize, usiz
         text.push_str(&format!("; {} not within {:.0} s", ran_out.len(), bound / 1000.0));
     }
     Some((reached.len(), ran_out.len(), text))
+}
+
+/// The facts `kind` stands in with for `method`.
+fn stand_in_facts(kind: StandIn, method: &str, run: &Measured) -> String {
+    let facts = match kind {
+        StandIn::DocumentedStatements => documented_statements(method, run),
+        StandIn::Licences => licences(method, run),
+        StandIn::Vocabulary => vocabulary(method, run),
+    };
+    format!("{method}: {facts}")
+}
+
+/// The documented defaults (F3, F5, F6, F9 of the comparison note) a run checks for `method`.
+fn documented_statements(method: &str, run: &Measured) -> String {
+    let period = run.first(method, Metric::DefaultRefreshPeriod);
+    let period_is = |statement: &str, expected: f64| match period {
+        Some(p) if p.value == expected => {
+            format!("{statement}: held (read live: {})", p.observed.as_deref().unwrap_or(""))
+        }
+        Some(p) => format!(
+            "{statement}: failed (read live: {} s, {})",
+            p.value,
+            p.observed.as_deref().unwrap_or("")
+        ),
+        None => format!("{statement}: not checked in this run"),
+    };
+    let mut statements = Vec::new();
+    if matches!(method, "agent_sidecar" | "injector") {
+        let statement = "the agent re-renders static secrets every 5 min by default (F5)";
+        let defaults = run.of(method, Metric::RotationLatency, Some("defaults"));
+        let slowest = defaults.iter().map(|s| s.value / 1000.0).reduce(f64::max);
+        statements.push(match slowest {
+            None => format!("{statement}: not checked in this run (no defaults profile)"),
+            Some(max) if max <= 310.0 && defaults.iter().all(|s| s.outcome == Outcome::Measured) => format!(
+                "{statement}: held ({} defaults rotations, all within 5 min + 10 s, the slowest {max:.0} s)",
+                defaults.len()
+            ),
+            Some(max) => format!("{statement}: failed (a defaults rotation took {max:.0} s or ran out)"),
+        });
+    }
+    match method {
+        "injector" => {
+            let statement = "the injected agent requests 250m CPU and 64Mi memory (F3)";
+            let cpu = run.first(method, Metric::RequestedCpuPerPod).map(|s| s.value);
+            let memory = run.first(method, Metric::RequestedMemoryPerPod).map(|s| s.value);
+            statements.push(match (cpu, memory) {
+                (Some(250.0), Some(64.0)) => format!("{statement}: held (read from the admitted pod)"),
+                (Some(cpu), Some(memory)) => {
+                    format!("{statement}: failed (the admitted pod: {cpu} millicores, {memory} MiB)")
+                }
+                _ => format!("{statement}: not checked in this run"),
+            });
+        }
+        "csi" => statements.push(period_is("rotation is off by default (F6)", 0.0)),
+        "eso" => statements.push(period_is("refreshInterval defaults to 1h (F9)", 3600.0)),
+        _ => {}
+    }
+    match statements.is_empty() {
+        true => "no documented statement is checked for it".into(),
+        false => statements.join(", "),
+    }
+}
+
+fn licences(method: &str, run: &Measured) -> String {
+    let lines: Vec<String> = run
+        .of(method, Metric::SourceLicence, None)
+        .iter()
+        .filter_map(|s| s.observed.clone())
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    match lines.is_empty() {
+        true => "no module of it built from source in this run".into(),
+        false => lines.join(", "),
+    }
+}
+
+fn vocabulary(method: &str, run: &Measured) -> String {
+    let keys = run.first(method, Metric::UserKeysPerApp);
+    let objects = run.first(method, Metric::UserObjectsPerApp);
+    match (keys, objects) {
+        (Some(keys), Some(objects)) => format!(
+            "{:.0} method-specific keys per app in {}",
+            keys.value,
+            objects.observed.as_deref().unwrap_or("objects not named in this run")
+        ),
+        _ => "not counted in this run".into(),
+    }
 }
 
 /// R4c: every per-app setting the user writes sits in the claimed channel (confirmed), some do
@@ -1425,6 +1539,66 @@ mod tests {
              S5 readable with get secrets: no (none); not measured: S1 etcd plaintext \
              (secret_in_etcd_plaintext), S4 cluster-wide powers (cluster_wide_powers)"
         );
+    }
+
+    #[test]
+    fn r5_rows_print_their_stand_ins_held_failed_or_not_checked() {
+        let table = comparison().unwrap();
+        let cell = |samples: &[Sample], row: &str, column: &str| {
+            let judged = judge(&table, samples);
+            let j = judged.iter().find(|j| j.row == row && j.column == column).unwrap();
+            assert_eq!(j.verdict, Verdict::NotMeasurable);
+            j.evidence.clone()
+        };
+        let rotation = |method: &str, ms: f64| sample(method, "defaults", Metric::RotationLatency, ms);
+        let samples = vec![
+            sample("eso", "tuned", Metric::DefaultRefreshPeriod, 3600.0).observed("CRD default 1h"),
+            sample("csi", "tuned", Metric::DefaultRefreshPeriod, 120.0).observed("rotation on"),
+            sample("injector", "tuned", Metric::RequestedCpuPerPod, 250.0),
+            sample("injector", "tuned", Metric::RequestedMemoryPerPod, 64.0),
+            rotation("agent_sidecar", 200_000.0),
+            rotation("injector", 400_000.0),
+            sample("eso", "tuned", Metric::SourceLicence, 1.0).observed("m v1: Apache-2.0, owner o"),
+            sample("eso", "tuned", Metric::UserKeysPerApp, 26.0),
+            sample("eso", "tuned", Metric::UserObjectsPerApp, 2.0).observed("ExternalSecret, SecretStore"),
+        ];
+        let docs = cell(&samples, "Documentation", "External Secrets Operator");
+        assert!(
+            docs.contains("eso: refreshInterval defaults to 1h (F9): held (read live: CRD default 1h)"),
+            "{docs}"
+        );
+        let docs = cell(&samples, "Documentation", "CSI Driver");
+        assert!(
+            docs.contains("rotation is off by default (F6): failed (read live: 120 s"),
+            "{docs}"
+        );
+        let docs = cell(&samples, "Documentation", "Sidecar Pattern");
+        assert!(docs.contains("agent_sidecar: the agent re-renders static secrets every 5 min by default (F5): held (1 defaults rotations, all within 5 min + 10 s, the slowest 200 s)"), "{docs}");
+        assert!(docs.contains("injector: the agent re-renders static secrets every 5 min by default (F5): failed (a defaults rotation took 400 s or ran out)"), "{docs}");
+        assert!(
+            docs.contains("the injected agent requests 250m CPU and 64Mi memory (F3): held"),
+            "{docs}"
+        );
+        let docs = cell(&[], "Documentation", "CSI Driver");
+        assert!(
+            docs.ends_with("csi: rotation is off by default (F6): not checked in this run"),
+            "{docs}"
+        );
+        let support = cell(&samples, "Support", "External Secrets Operator");
+        assert!(
+            support.contains("contract") && support.ends_with("eso: m v1: Apache-2.0, owner o"),
+            "{support}"
+        );
+        assert!(
+            cell(&samples, "Support", "CSI Driver").ends_with("csi: no module of it built from source in this run")
+        );
+        let learning = cell(&samples, "Learning Curve", "External Secrets Operator");
+        assert!(
+            learning.ends_with("eso: 26 method-specific keys per app in ExternalSecret, SecretStore"),
+            "{learning}"
+        );
+        let community = cell(&samples, "Community Support", "External Secrets Operator");
+        assert!(!community.contains("stand-in"), "nothing stands in: {community}");
     }
 
     #[test]

@@ -178,6 +178,17 @@ impl DeliveryMethod for Csi {
         installed_objects(target, profile)
     }
 
+    fn own_components(&self) -> Vec<&'static str> {
+        vec![PROVIDER]
+    }
+
+    fn source_modules(&self) -> Vec<crate::delivery::provenance::SourceModule> {
+        vec![crate::delivery::provenance::SourceModule {
+            path: "sigs.k8s.io/secrets-store-csi-driver",
+            version: fixtures::version("CSI_DRIVER_VERSION"),
+        }]
+    }
+
     fn manifests(&self, target: &Target<'_>, consumer: &Consumer, profile: Profile) -> Result<String> {
         manifests(target, consumer, profile)
     }

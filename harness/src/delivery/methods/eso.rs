@@ -70,6 +70,13 @@ impl DeliveryMethod for Eso {
         Ok(format!("{}\n---\n{}", crd_bundle()?, install_manifests()?))
     }
 
+    fn source_modules(&self) -> Vec<crate::delivery::provenance::SourceModule> {
+        vec![crate::delivery::provenance::SourceModule {
+            path: "github.com/external-secrets/external-secrets",
+            version: fixtures::version("ESO_VERSION"),
+        }]
+    }
+
     fn manifests(&self, target: &Target<'_>, consumer: &Consumer, profile: Profile) -> Result<String> {
         manifests(target, consumer, profile)
     }

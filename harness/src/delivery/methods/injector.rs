@@ -67,6 +67,13 @@ impl DeliveryMethod for Injector {
         install_manifests(target)
     }
 
+    fn source_modules(&self) -> Vec<crate::delivery::provenance::SourceModule> {
+        vec![crate::delivery::provenance::SourceModule {
+            path: "github.com/hashicorp/vault-k8s",
+            version: fixtures::version("VAULT_K8S_VERSION"),
+        }]
+    }
+
     fn manifests(&self, target: &Target<'_>, consumer: &Consumer, profile: Profile) -> Result<String> {
         manifests(target, consumer, profile)
     }
