@@ -77,6 +77,10 @@ pub enum Metric {
     /// One Go module the method's offline images were built from: 1 when its LICENSE was read;
     /// `observed` names the module, its licence and owner (the Support row's stand-in).
     SourceLicence,
+    /// The env-var variant of a rotation: 1 when a pod taking the method's Kubernetes Secret as
+    /// environment variables saw its `/proc/1/environ` change after the Secret was rotated, 0
+    /// when it did not; "not applicable" when the Secret was not rotated within the bound.
+    EnvVarUpdatedInPlace,
     /// Objects the method's per-cluster install applies for the profile's components, CRDs
     /// included (a user installs them once per cluster).
     ClusterObjects,

@@ -13,6 +13,7 @@ pub mod activity;
 pub mod audit;
 pub mod channels;
 pub mod complexity;
+pub mod envvar;
 pub mod exposure;
 pub mod fault;
 pub mod footprint;

@@ -29,7 +29,7 @@ use tokio::sync::mpsc::UnboundedReceiver;
 use super::{
     APP, Consumer, Method, Profile, SECRETS_DIR, Target,
     activity::{Activity, Gate, Seen},
-    audit, channels, complexity, exposure, footprint, overhead, provenance,
+    audit, channels, complexity, envvar, exposure, footprint, overhead, provenance,
 };
 use crate::{
     Error, Result, apply,
@@ -227,8 +227,10 @@ impl Run<'_> {
 
         // Before the rotations: the value the app container was just checked to hold is the one to
         // look for (a rotation the method never delivers would hide a stored Secret).
+        let mut env_reader = None;
         if let Some(first) = last_round.first() {
             samples.push(self.stored_as_secret(first, &rotating).await?);
+            env_reader = self.start_env_reader(first).await?;
         }
         let rotation_start = now();
         let mut seen = Seen::default();
@@ -237,6 +239,13 @@ impl Run<'_> {
         let rotation_end = now();
         seen.look(&rotating);
         samples.extend(rotated.into_iter().flatten());
+        if let (Some(reader), Some(first)) = (&env_reader, last_round.first()) {
+            samples.push(
+                self.env_var_after_rotation(reader, first)
+                    .await?
+                    .during(rotation_end, &seen.labels()),
+            );
+        }
 
         let labels = seen.labels();
         samples.extend(stamped_now(self.overhead(&last_round), &labels).await?);
@@ -603,6 +612,36 @@ impl Run<'_> {
         Ok(self
             .sample(Metric::StoredAsKubernetesSecret, if stored { 1.0 } else { 0.0 }, "bool")
             .during(read_at, &seen.labels()))
+    }
+
+    /// The env-var consumer of the Kubernetes Secret holding `watched`'s values, when the method
+    /// stores one.
+    async fn start_env_reader(&self, watched: &Watched) -> Result<Option<envvar::EnvReader>> {
+        match envvar::secret_holding(self.env.app, self.namespace, &watched.expected).await? {
+            Some(secret) => Ok(Some(
+                envvar::start(self.env.app, self.namespace, &secret, self.plan.bound).await?,
+            )),
+            None => Ok(None),
+        }
+    }
+
+    /// Whether the env-var consumer's environment followed the Secret's rotation.
+    async fn env_var_after_rotation(&self, reader: &envvar::EnvReader, watched: &Watched) -> Result<Sample> {
+        let changed = reader.changed(self.env.app, self.namespace, &watched.expected).await?;
+        let secret = &reader.secret;
+        Ok(match changed {
+            Some(changed) => self
+                .sample(Metric::EnvVarUpdatedInPlace, f64::from(u8::from(changed)), "bool")
+                .observed(match changed {
+                    true => format!("Secret {secret} rotated; the env-var pod's environment changed in place"),
+                    false => format!(
+                        "Secret {secret} rotated; the env-var pod's environment did not change (env vars are read at container start)"
+                    ),
+                }),
+            None => self
+                .not_applicable(Metric::EnvVarUpdatedInPlace)
+                .observed(format!("Secret {secret} was not rotated within the bound")),
+        })
     }
 
     /// Vault requests per pod per minute during the rotation phase, from the audit log, and the

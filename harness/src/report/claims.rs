@@ -632,6 +632,13 @@ fn rotation(cell: &str, method: &str, run: &Measured) -> (Verdict, String) {
         ));
     }
     let off_by_default = period.is_some_and(|p| p.value == 0.0);
+    for variant in run.of(method, Metric::EnvVarUpdatedInPlace, None) {
+        evidence.push(format!(
+            "env-var variant ({}, next to F13): {}",
+            variant.profile,
+            variant.observed.as_deref().unwrap_or("")
+        ));
+    }
     let verdict = match cell {
         "Manual" if rotated(&tuned) || rotated(&defaults) => Verdict::Contradicted,
         "Manual" => Verdict::Confirmed,
@@ -1144,6 +1151,19 @@ mod tests {
             automatic(&[tuned_only.clone(), vec![off]].concat()),
             Verdict::Partly,
             "off by default, on with a flag"
+        );
+        let env = sample(m, "tuned", Metric::EnvVarUpdatedInPlace, 0.0).observed("environment did not change");
+        let graded = comparison().unwrap().graded;
+        let (_, evidence) = judge_method(
+            &Rule::Rotation,
+            "Automatic",
+            m,
+            &Measured::new(&[tuned_only.clone(), vec![env]].concat()),
+            &graded,
+        );
+        assert!(
+            evidence.contains("; env-var variant (tuned, next to F13): environment did not change;"),
+            "{evidence}"
         );
         let only_tuned_rotates = with([rotated(m, "tuned", 3, 0), rotated(m, "defaults", 0, 1)].concat());
         assert_eq!(automatic(&only_tuned_rotates), Verdict::Partly);
