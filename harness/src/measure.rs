@@ -81,6 +81,10 @@ pub enum Metric {
     /// environment variables saw its `/proc/1/environ` change after the Secret was rotated, 0
     /// when it did not; "not applicable" when the Secret was not rotated within the bound.
     EnvVarUpdatedInPlace,
+    /// Whether a consumer in the method's default output format read the configured values back
+    /// intact (1), measured only when the run's consumers ask for another format because the
+    /// default cannot carry them; `observed` says how many fields came back.
+    DefaultFormatReadsBack,
     /// Objects the method's per-cluster install applies for the profile's components, CRDs
     /// included (a user installs them once per cluster).
     ClusterObjects,

@@ -109,6 +109,18 @@ pub trait DeliveryMethod: Send + Sync {
     /// Every object of one consumer.
     fn manifests(&self, target: &Target<'_>, consumer: &Consumer, profile: Profile) -> Result<String>;
 
+    /// A consumer rendered in the method's default output format, when the run's consumers ask
+    /// for another because the default cannot carry the configured values; `None` when they use
+    /// the default. The run delivers it once and reports whether the values read back intact.
+    fn default_format_manifests(
+        &self,
+        _target: &Target<'_>,
+        _consumer: &Consumer,
+        _profile: Profile,
+    ) -> Result<Option<String>> {
+        Ok(None)
+    }
+
     /// The secret's fields from the files the application container sees in [`SECRETS_DIR`].
     fn decode(&self, files: &Files) -> Result<SecretData>;
 

@@ -258,7 +258,52 @@ impl Run<'_> {
         samples.extend(load.into_iter().map(|s| s.during(rotation_start, &labels)));
         let auth = self.vault_auth(started).await?;
         samples.extend(auth.into_iter().map(|s| s.during(started, &labels)));
+        // Last: its pod's login and reads are not the consumers' and must not count as theirs.
+        samples.extend(stamped_now(self.default_format(), &labels).await?);
         Ok(samples)
+    }
+
+    /// When the consumers use another format than the method's default because the default
+    /// cannot carry the configured values: one consumer in the default format, and whether the
+    /// values read back intact from what it renders.
+    async fn default_format(&self) -> Result<Vec<Sample>> {
+        let consumer = Consumer {
+            namespace: self.namespace.to_string(),
+            pod: "default-format".into(),
+            secret_name: format!("{}-default-format", self.namespace),
+        };
+        let Some(manifests) = self
+            .method
+            .default_format_manifests(&self.env.target, &consumer, self.plan.profile)?
+        else {
+            return Ok(Vec::new());
+        };
+        let expected = self.env.target.cfg.kv.data.clone();
+        self.write(&consumer.secret_name, &expected).await?;
+        apply::apply(self.env.app, &manifests).await?;
+        pods::wait_running(self.env.app, self.namespace, &consumer.pod, self.plan.bound).await?;
+        let what = format!("{}: the default-format consumer's files", self.method);
+        let files = wait::until(&what, self.plan.bound, Duration::from_millis(500), || async {
+            let files = pods::read_files(self.env.app, self.namespace, &consumer.pod, APP, SECRETS_DIR).await?;
+            Ok((!files.is_empty()).then_some(files))
+        })
+        .await?;
+        let (intact, observed) = match self.method.decode(&files) {
+            Ok(read) => {
+                let wrong = expected.mismatched_keys(&read);
+                let text = format!(
+                    "its default format read back {} of {} fields intact",
+                    expected.len() - wrong.len().min(expected.len()),
+                    expected.len()
+                );
+                (wrong.is_empty(), text)
+            }
+            Err(e) => (false, format!("its default format does not read back: {e}")),
+        };
+        Ok(vec![
+            self.sample(Metric::DefaultFormatReadsBack, f64::from(u8::from(intact)), "bool")
+                .observed(observed),
+        ])
     }
 
     /// Install and every round of consumers, behind the pod-start gate; returns the delivery

@@ -596,6 +596,12 @@ fn configuration(cell: &str, method: &str, run: &Measured) -> (Verdict, String) 
     if !elsewhere.is_empty() {
         evidence.push_str(&format!("; not written per app: {}", elsewhere.join(", ")));
     }
+    if let Some(format) = run.first(method, Metric::DefaultFormatReadsBack) {
+        evidence.push_str(&format!(
+            "; the configured values needed a template setting: {}",
+            format.observed.as_deref().unwrap_or("")
+        ));
+    }
     let verdict = match inside {
         0 => Verdict::Contradicted,
         n if n == per_app.len() => Verdict::Confirmed,

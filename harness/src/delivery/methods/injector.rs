@@ -75,7 +75,23 @@ impl DeliveryMethod for Injector {
     }
 
     fn manifests(&self, target: &Target<'_>, consumer: &Consumer, profile: Profile) -> Result<String> {
-        manifests(target, consumer, profile)
+        let template = match default_template_carries(&target.cfg.kv.data) {
+            true => Template::Default,
+            false => Template::Json,
+        };
+        manifests(target, consumer, profile, template)
+    }
+
+    fn default_format_manifests(
+        &self,
+        target: &Target<'_>,
+        consumer: &Consumer,
+        profile: Profile,
+    ) -> Result<Option<String>> {
+        match default_template_carries(&target.cfg.kv.data) {
+            true => Ok(None),
+            false => manifests(target, consumer, profile, Template::Default).map(Some),
+        }
     }
 
     fn decode(&self, files: &Files) -> Result<SecretData> {
@@ -188,7 +204,15 @@ async fn wait_ca_bundle(client: &kube::Client) -> Result<()> {
     .await
 }
 
-fn manifests(target: &Target<'_>, consumer: &Consumer, profile: Profile) -> Result<String> {
+/// The file's template: the injector's default (`map[…]`), or JSON through the template
+/// annotation.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Template {
+    Default,
+    Json,
+}
+
+fn manifests(target: &Target<'_>, consumer: &Consumer, profile: Profile, template: Template) -> Result<String> {
     let mut annotations = Vec::new();
     if let Some(interval) = profile.interval() {
         annotations.push(format!(
@@ -196,7 +220,7 @@ fn manifests(target: &Target<'_>, consumer: &Consumer, profile: Profile) -> Resu
             interval.as_secs()
         ));
     }
-    if !default_template_carries(&target.cfg.kv.data) {
+    if template == Template::Json {
         let data = match target.cfg.kv.version {
             1 => ".Data",
             _ => ".Data.data",
@@ -295,10 +319,16 @@ mod tests {
         let mut cfg = crate::config::Config::default();
         cfg.kv.data = data;
         let mut rendered = String::new();
+        let mut default_format = None;
         target_on(&cfg, |target| {
-            rendered = manifests(target, &consumer(), Profile::Tuned).unwrap()
+            rendered = Injector.manifests(target, &consumer(), Profile::Tuned).unwrap();
+            default_format = Injector
+                .default_format_manifests(target, &consumer(), Profile::Tuned)
+                .unwrap();
         });
         let manifests = rendered;
+        let default_format = default_format.expect("a default-format consumer for these values");
+        assert!(!default_format.contains("agent-inject-template"), "{default_format}");
         assert!(
             manifests.contains("vault.hashicorp.com/agent-inject-template-mysecret: '{{ with secret \"secret/s1\" }}"),
             "{manifests}"
@@ -325,7 +355,14 @@ mod tests {
     #[test]
     fn the_consumer_carries_the_articles_annotations_and_no_agent_container() {
         target_with(2, |target| {
-            let text = manifests(target, &consumer(), Profile::Tuned).unwrap();
+            let text = Injector.manifests(target, &consumer(), Profile::Tuned).unwrap();
+            assert_eq!(
+                Injector
+                    .default_format_manifests(target, &consumer(), Profile::Tuned)
+                    .unwrap(),
+                None,
+                "the consumers use the default format"
+            );
             let pod = &apply::parse(&text).unwrap()[0];
             let annotations = &pod.metadata.annotations.as_ref().unwrap();
             assert_eq!(annotations["vault.hashicorp.com/agent-inject"], "true");
@@ -340,7 +377,7 @@ mod tests {
             );
             assert_eq!(pod.data["spec"]["containers"].as_array().unwrap().len(), 1);
 
-            let text = manifests(target, &consumer(), Profile::Defaults).unwrap();
+            let text = Injector.manifests(target, &consumer(), Profile::Defaults).unwrap();
             let pod = &apply::parse(&text).unwrap()[0];
             let annotations = pod.metadata.annotations.as_ref().unwrap();
             assert!(!annotations.contains_key("vault.hashicorp.com/template-static-secret-render-interval"));
