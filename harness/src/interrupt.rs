@@ -1,4 +1,5 @@
-//! Ctrl-C and panics, turned into errors at the places that clean up after themselves.
+//! Ctrl-C (and SIGTERM, SIGHUP) and panics, turned into errors at the places that clean up after
+//! themselves.
 //!
 //! The watcher is installed before any command runs, so Ctrl-C never hits the default action
 //! mid-step: work run through [`guarded`] (or raced against [`interrupted`]) sees it, even one
@@ -22,24 +23,45 @@ use crate::{Error, Result};
 static INTERRUPTS: OnceLock<tokio::sync::watch::Receiver<bool>> = OnceLock::new();
 static HANDLED: AtomicBool = AtomicBool::new(false);
 
-/// Starts watching for Ctrl-C (inside the runtime, before the command).
+/// Starts watching for Ctrl-C, SIGTERM (CI cancellation, `timeout`, nextest's terminate-after)
+/// and SIGHUP, inside the runtime, before the command: all three take the same cleanup path.
 pub fn watch() {
+    use tokio::signal::unix::{SignalKind, signal};
     let (sender, receiver) = tokio::sync::watch::channel(false);
     let _ = INTERRUPTS.set(receiver);
+    let streams = (signal(SignalKind::terminate()), signal(SignalKind::hangup()));
     tokio::spawn(async move {
+        let (mut term, mut hangup) = match streams {
+            (Ok(term), Ok(hangup)) => (Some(term), Some(hangup)),
+            _ => (None, None),
+        };
         let mut seen = 0;
-        while tokio::signal::ctrl_c().await.is_ok() {
+        loop {
+            // A stream that could not be set up never yields (its signal keeps its default action).
+            let (name, exit_code) = tokio::select! {
+                Ok(()) = tokio::signal::ctrl_c() => ("SIGINT", 130),
+                Some(()) = recv(&mut term) => ("SIGTERM", 143),
+                Some(()) = recv(&mut hangup) => ("SIGHUP", 129),
+                else => return,
+            };
             seen += 1;
             let _ = sender.send(true);
             if seen > 1 || !HANDLED.load(Ordering::SeqCst) {
                 eprintln!(
-                    "error: interrupted{}",
+                    "error: interrupted ({name}){}",
                     if seen > 1 { " again; cleanup skipped" } else { "" }
                 );
-                std::process::exit(130);
+                std::process::exit(exit_code);
             }
         }
     });
+}
+
+async fn recv(stream: &mut Option<tokio::signal::unix::Signal>) -> Option<()> {
+    match stream {
+        Some(stream) => stream.recv().await,
+        None => std::future::pending().await,
+    }
 }
 
 /// Waits for Ctrl-C (returns at once when it already came).

@@ -6,7 +6,8 @@ use tokio::time::Instant;
 
 use crate::{Error, Result};
 
-/// Polls `check` every `interval` until it yields `Some`, an error, or `timeout` passes.
+/// Polls `check` every `interval` until it yields `Some`, an error, or `timeout` passes; each
+/// check runs under what is left of the timeout, so one that hangs ends the wait at its bound.
 /// `what` names the wait in the timeout error ("OpenBao on 127.0.0.1:8200 to answer").
 pub async fn until<T, F, Fut>(what: &str, timeout: Duration, interval: Duration, mut check: F) -> Result<T>
 where
@@ -14,8 +15,15 @@ where
     Fut: Future<Output = Result<Option<T>>>,
 {
     let deadline = Instant::now() + timeout;
+    let ran_out = || Error::Timeout {
+        what: what.to_string(),
+        seconds: timeout.as_secs_f64(),
+    };
     loop {
-        if let Some(value) = check().await? {
+        let checked = tokio::time::timeout_at(deadline, check())
+            .await
+            .map_err(|_| ran_out())?;
+        if let Some(value) = checked? {
             return Ok(value);
         }
         if Instant::now() + interval > deadline {
@@ -63,6 +71,28 @@ mod tests {
         .await
         .unwrap_err();
         assert_eq!(err.to_string(), "timed out after 2s waiting for the impossible");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_check_that_hangs_ends_the_wait_at_its_bound() {
+        let started = Instant::now();
+        let err = until(
+            "a port that accepts and never answers",
+            Duration::from_secs(3),
+            Duration::from_millis(100),
+            std::future::pending::<Result<Option<()>>>,
+        )
+        .await
+        .unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "timed out after 3s waiting for a port that accepts and never answers"
+        );
+        assert_eq!(
+            started.elapsed(),
+            Duration::from_secs(3),
+            "the paused clock ends at the bound"
+        );
     }
 
     #[tokio::test(start_paused = true)]
