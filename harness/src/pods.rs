@@ -138,24 +138,14 @@ pub async fn exec(
     command: &[&str],
     shown: &str,
 ) -> Result<String> {
-    Ok(exec_output(client, namespace, pod, container, command, shown, false)
+    Ok(exec_streams(client, namespace, pod, container, command, shown, false)
         .await?
         .0)
 }
 
-/// [`exec`] keeping stderr too, for programs that print to it (a Go binary's `--help`).
-pub async fn exec_with_stderr(
-    client: &kube::Client,
-    namespace: &str,
-    pod: &str,
-    container: &str,
-    command: &[&str],
-    shown: &str,
-) -> Result<(String, String)> {
-    exec_output(client, namespace, pod, container, command, shown, true).await
-}
-
-async fn exec_output(
+/// [`exec`] returning stdout and, when `stderr` is set, stderr too (a Go binary's `--help`
+/// prints there).
+pub async fn exec_streams(
     client: &kube::Client,
     namespace: &str,
     pod: &str,

@@ -5,8 +5,6 @@
 
 use std::time::Duration;
 
-use k8s_openapi::api::core::v1::Secret;
-
 use super::{APP_IMAGE, exposure};
 use crate::{Error, Result, apply, pods, secret::SecretData};
 
@@ -17,19 +15,6 @@ const POD: &str = "env-reader";
 pub struct EnvReader {
     pub secret: String,
     before: String,
-}
-
-/// The Secret of `namespace` that holds every one of `values`, if any.
-pub async fn secret_holding(client: &kube::Client, namespace: &str, values: &SecretData) -> Result<Option<String>> {
-    let secrets = kube::Api::<Secret>::namespaced(client.clone(), namespace)
-        .list(&Default::default())
-        .await
-        .map_err(|e| Error::State(format!("listing Secrets in {namespace}: {e}")))?;
-    Ok(secrets
-        .items
-        .into_iter()
-        .find(|s| exposure::holds_every_value(s, values))
-        .and_then(|s| s.metadata.name))
 }
 
 /// Starts the env-var consumer of `secret` and fingerprints its environment.
@@ -50,7 +35,7 @@ impl EnvReader {
     /// Whether the environment changed since the start, and that the Secret it was built from
     /// now holds `rotated` (otherwise the variant shows nothing: `None`).
     pub async fn changed(&self, client: &kube::Client, namespace: &str, rotated: &SecretData) -> Result<Option<bool>> {
-        if secret_holding(client, namespace, rotated).await?.as_deref() != Some(self.secret.as_str()) {
+        if exposure::secret_holding(client, namespace, rotated).await?.as_deref() != Some(self.secret.as_str()) {
             return Ok(None);
         }
         Ok(Some(fingerprint(client, namespace).await? != self.before))

@@ -166,6 +166,19 @@ pub fn holds_every_value(secret: &Secret, values: &SecretData) -> bool {
         })
 }
 
+/// The name of a Secret of `namespace` that holds every one of `values`, if any.
+pub async fn secret_holding(client: &kube::Client, namespace: &str, values: &SecretData) -> Result<Option<String>> {
+    let secrets = kube::Api::<Secret>::namespaced(client.clone(), namespace)
+        .list(&Default::default())
+        .await
+        .map_err(|e| Error::State(format!("listing Secrets in {namespace}: {e}")))?;
+    Ok(secrets
+        .items
+        .into_iter()
+        .find(|s| holds_every_value(s, values))
+        .and_then(|s| s.metadata.name))
+}
+
 /// What S1 looks for in etcd's database: the longest line of the values (`grep` takes one
 /// pattern per line, and a longer one is less likely to occur by chance).
 pub fn etcd_needle(values: &SecretData) -> Option<&str> {

@@ -44,8 +44,12 @@ pub fn licence_line(cache: &Path, module: SourceModule) -> (bool, String) {
 
 /// The licence a LICENSE text is, by the title its licence gives itself.
 pub fn licence(text: &str) -> &'static str {
-    let flat = text.split_whitespace().collect::<Vec<_>>().join(" ");
-    let has = |title: &str| flat.to_ascii_lowercase().contains(&title.to_ascii_lowercase());
+    let flat = text
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ")
+        .to_ascii_lowercase();
+    let has = |title: &str| flat.contains(&title.to_ascii_lowercase());
     if has("Business Source License 1.1") {
         "BUSL-1.1"
     } else if has("Mozilla Public License Version 2.0") || has("Mozilla Public License, version 2.0") {

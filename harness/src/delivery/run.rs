@@ -229,8 +229,11 @@ impl Run<'_> {
         // look for (a rotation the method never delivers would hide a stored Secret).
         let mut env_reader = None;
         if let Some(first) = last_round.first() {
-            samples.push(self.stored_as_secret(first, &rotating).await?);
-            env_reader = self.start_env_reader(first).await?;
+            let (stored, secret) = self.stored_as_secret(first, &rotating).await?;
+            samples.push(stored);
+            if let Some(secret) = secret {
+                env_reader = Some(envvar::start(self.env.app, self.namespace, &secret, self.plan.bound).await?);
+            }
         }
         let rotation_start = now();
         let mut seen = Seen::default();
@@ -640,34 +643,21 @@ impl Run<'_> {
     }
 
     /// Whether the secret is also stored as a Kubernetes Secret: one in the consumer's namespace
-    /// holding every value the app container holds (what etcd makes of it is exposure S1's).
-    async fn stored_as_secret(&self, watched: &Watched, activity: &Activity) -> Result<Sample> {
-        use k8s_openapi::api::core::v1::Secret;
-        let secrets = kube::Api::<Secret>::namespaced(self.env.app.clone(), self.namespace)
-            .list(&Default::default())
-            .await
-            .map_err(|e| Error::State(format!("listing Secrets in {}: {e}", self.namespace)))?;
+    /// holding every value the app container holds (what etcd makes of it is exposure S1's);
+    /// and that Secret's name, for the env-var variant.
+    async fn stored_as_secret(&self, watched: &Watched, activity: &Activity) -> Result<(Sample, Option<String>)> {
+        let secret = exposure::secret_holding(self.env.app, self.namespace, &watched.expected).await?;
         let read_at = now();
         let mut seen = Seen::default();
         seen.look(activity);
-        let stored = secrets
-            .items
-            .iter()
-            .any(|secret| exposure::holds_every_value(secret, &watched.expected));
-        Ok(self
-            .sample(Metric::StoredAsKubernetesSecret, if stored { 1.0 } else { 0.0 }, "bool")
-            .during(read_at, &seen.labels()))
-    }
-
-    /// The env-var consumer of the Kubernetes Secret holding `watched`'s values, when the method
-    /// stores one.
-    async fn start_env_reader(&self, watched: &Watched) -> Result<Option<envvar::EnvReader>> {
-        match envvar::secret_holding(self.env.app, self.namespace, &watched.expected).await? {
-            Some(secret) => Ok(Some(
-                envvar::start(self.env.app, self.namespace, &secret, self.plan.bound).await?,
-            )),
-            None => Ok(None),
-        }
+        let sample = self
+            .sample(
+                Metric::StoredAsKubernetesSecret,
+                f64::from(u8::from(secret.is_some())),
+                "bool",
+            )
+            .during(read_at, &seen.labels());
+        Ok((sample, secret))
     }
 
     /// Whether the env-var consumer's environment followed the Secret's rotation.

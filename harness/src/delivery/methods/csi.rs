@@ -434,13 +434,14 @@ async fn default_rotation(client: &kube::Client) -> Result<Option<(f64, String)>
         .into_iter()
         .find_map(|p| p.metadata.name)
         .ok_or_else(|| Error::State(format!("{name} has no pod")))?;
-    let (out, err) = crate::pods::exec_with_stderr(
+    let (out, err) = crate::pods::exec_streams(
         client,
         i.namespace,
         &pod,
         DRIVER_CONTAINER,
         &["/proc/1/exe", "--help"],
         "the driver's --help",
+        true,
     )
     .await?;
     let (secs, source) = rotation_period(&args, &format!("{out}{err}"))?;
